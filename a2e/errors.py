@@ -1,0 +1,75 @@
+"""The protocol's error types (PROTOCOL §5), shared by every layer.
+
+Each error knows its wire name (``error_type``) and renders itself in the
+protocol's shape with :meth:`A2EError.to_dict`. Names avoid shadowing Python's
+builtins (``PermissionDenied`` is the wire's ``PermissionError``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class A2EError(Exception):
+    """Base class: a typed, user-facing error of the protocol."""
+
+    error_type: ClassVar[str] = "ExecutionError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation_id: str | None = None,
+        line: int | None = None,
+        details: dict[str, Any] | None = None,
+        suggestions: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.operation_id = operation_id
+        self.line = line
+        self.details = dict(details or {})
+        self.suggestions = list(suggestions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``{"type", "message", "operationId"?, "details"?, "suggestions"?}`` body."""
+        body: dict[str, Any] = {"type": self.error_type, "message": self.message}
+        if self.operation_id is not None:
+            body["operationId"] = self.operation_id
+        details = dict(self.details)
+        if self.line is not None:
+            details.setdefault("line", self.line)
+        if details:
+            body["details"] = details
+        if self.suggestions:
+            body["suggestions"] = list(self.suggestions)
+        return body
+
+
+class ValidationError(A2EError):
+    error_type = "ValidationError"
+
+
+class PermissionDenied(A2EError):
+    error_type = "PermissionError"
+
+
+class ExecutionError(A2EError):
+    error_type = "ExecutionError"
+
+
+class OperationTimeout(A2EError):
+    error_type = "TimeoutError"
+
+
+class DataError(A2EError):
+    error_type = "DataError"
+
+
+class RateLimited(A2EError):
+    error_type = "RateLimitError"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+        self.details.setdefault("retry_after", self.retry_after)
