@@ -1,0 +1,154 @@
+"""The ports the engine runs through (implemented in SQL by ``a2e.store``, in memory by
+:mod:`a2e.engine.memory`).
+
+Each call is its own unit of work: the engine never holds a transaction across a run,
+an ApiCall or a Wait. Agent ids are opaque to the engine (whatever the store uses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from a2e.errors import ValidationError
+
+AgentId = int | str
+StepStatus = Literal["succeeded", "failed"]
+
+
+class DuplicateExecution(ValidationError):
+    """The agent already has a run with this execution id (HTTP 409)."""
+
+    def __init__(self, existing_run_id: int, execution_id: str) -> None:
+        super().__init__(
+            f"Execution id {execution_id!r} is already used by run {existing_run_id}",
+            details={"existingRunId": existing_run_id, "executionId": execution_id},
+            suggestions=["Send a new executionId for each run"],
+        )
+        self.existing_run_id = existing_run_id
+        self.execution_id = execution_id
+
+
+@dataclass(frozen=True)
+class SavedWorkflowRef:
+    """The saved workflow a run came from."""
+
+    name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What is known when a run starts (the SQL side adds the owner host, pid, boot id)."""
+
+    agent_id: AgentId
+    execution_id: str
+    workflow_text: str
+    started_at: datetime
+    saved_workflow: SavedWorkflowRef | None = None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One execution of one operation (a Loop body adds one per iteration).
+
+    ``position`` is the step's 0-based index in the run, in the order steps start (a Loop
+    step comes before its body's steps, though it ends after them); ``iteration`` is the
+    innermost loop index, or None outside loops. ``attempts`` has one entry per HTTP attempt
+    for ApiCall (``{"attempt": 1, "status": 200, "delay_s": 0.0}``), one entry otherwise.
+    """
+
+    op_id: str
+    op_type: str
+    position: int
+    iteration: int | None
+    status: StepStatus
+    attempts: list[dict[str, Any]]
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+    result: Any
+    error: dict[str, Any] | None
+    cached: bool = False
+    cached_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunFinish:
+    """How a run ended; ``results`` is the execute response's ``results`` object."""
+
+    status: StepStatus
+    results: dict[str, Any]
+    error: dict[str, Any] | None
+    finished_at: datetime
+    duration_ms: int
+
+
+class RunRecorder(Protocol):
+    def start_run(self, start: RunStart) -> int:
+        """Commit a ``running`` run row before the first step and return its run id.
+
+        Raises :class:`DuplicateExecution` when the agent already has ``execution_id``.
+        """
+
+    def record_step(self, run_id: int, step: StepRecord) -> None:
+        """Commit one finished step."""
+
+    def finish_run(self, run_id: int, finish: RunFinish) -> None:
+        """Commit the run's final status."""
+
+
+class ValueStore(Protocol):
+    """Values StoreData persists per agent; later runs read them at ``/store/<key>``."""
+
+    def put(self, agent_id: AgentId, storage: str, key: str, value: Any) -> None: ...
+
+    def get(self, agent_id: AgentId, key: str) -> Any:
+        """The stored value; raises KeyError when the agent has none under ``key``."""
+
+
+class ApiCallLimiter(Protocol):
+    def admit_api_call(self, agent_id: AgentId) -> None:
+        """Count one ApiCall; raises :class:`a2e.errors.RateLimited` when over the limit."""
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    value: Any
+    cached_at: datetime
+
+
+class ResultCache(Protocol):
+    """Operation results per agent. ``key_material`` is JSON: the operation's resolved
+    config (credential references unresolved, so no secret) and the input data it reads;
+    hash it with :func:`cache_key`. The TTL per type is the cache's business."""
+
+    def get(self, agent_id: AgentId, op_type: str, key_material: Any) -> CacheHit | None: ...
+
+    def put(self, agent_id: AgentId, op_type: str, key_material: Any, value: Any) -> None: ...
+
+
+class CredentialStore(Protocol):
+    def get(self, agent_id: AgentId, credential_id: str) -> str:
+        """The secret; raises :class:`a2e.errors.PermissionDenied` unless the agent owns it."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (for durations and deadlines)."""
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+def cache_key(op_type: str, key_material: Any) -> str:
+    """A stable hex digest of an operation type and its key material (canonical JSON)."""
+    canonical = json.dumps(
+        [op_type, key_material], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
