@@ -1,0 +1,3 @@
+from a2e.cli import main
+
+main()

@@ -1,0 +1,108 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_smorest import Api, abort
+
+from a2e import __version__
+from a2e.api import auth, errors
+from a2e.api.modules import MODULES
+from a2e.api.state import AppState
+from a2e.config import Settings, load_settings, parse_settings
+from a2e.logs import configure_logging
+from a2e.secret import load_secret_key
+from a2e.store.session import Database
+
+log = logging.getLogger("a2e.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:
+    if isinstance(config, Settings):
+        return config
+    if config is None:
+        return load_settings()
+    return parse_settings(config)
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config``: Settings, a config mapping, or None for the environment."""
+    settings = _settings(config)
+    configure_logging(settings.log_dir)
+    app = Flask("a2e", static_folder=None)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.security["max_request_bytes"],
+        API_TITLE="a2e",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="docs",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        JSON_SORT_KEYS=False,
+    )
+    db = Database.from_url(
+        settings.database_url,
+        pool_size=settings.database["pool_size"],
+        busy_timeout_ms=settings.database["busy_timeout_ms"],
+    )
+    app.extensions["a2e"] = AppState(
+        settings=settings, db=db, secret_key=load_secret_key(settings)
+    )
+    app.before_request(_start_request)
+    auth.init_app(app)
+    api = Api(app)
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "an agent's API key"}
+    )
+    api.spec.components.security_scheme(
+        "apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    )
+    for module in MODULES:
+        module.init_app(app, api)
+    errors.init_app(app)  # after Api(), so these handlers win over flask-smorest's
+    app.after_request(_finish_request)
+    return app
+
+
+def _start_request() -> None:
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    limit = request.max_content_length
+    if request.content_length is not None and limit is not None and request.content_length > limit:
+        abort(413, message=f"request body larger than {limit} bytes")
+    if (
+        request.method in BODY_METHODS
+        and request.path.startswith("/api/")
+        and (request.content_length or request.headers.get("Transfer-Encoding"))
+        and not request.is_json
+    ):
+        abort(415, message="send the body as JSON (Content-Type: application/json)")
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    principal = g.get("principal")
+    log.info(
+        "%s %s %s", request.method, request.path, response.status_code,
+        extra={
+            "request_id": g.get("request_id"),
+            "agent_id": principal.agent_id if principal else None,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+            "remote_addr": request.remote_addr,
+        },
+    )
+    return response

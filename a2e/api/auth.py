@@ -1,0 +1,91 @@
+"""Authentication: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
+
+Every path under ``/api/`` needs a key except the OpenAPI document and its docs
+page. The authenticated agent lands in ``g.principal``; management blueprints
+call :func:`require_admin`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+from flask_smorest import abort
+
+from a2e.api.state import state
+from a2e.protocol.model import AgentPermissions
+from a2e.store.models import Agent
+from a2e.store.queries import agents as agent_queries
+
+PUBLIC_PREFIXES = ("/api/v1/openapi.json", "/api/v1/docs")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, detached from any session."""
+
+    agent_id: int
+    name: str
+    is_admin: bool
+    allowed_operations: frozenset[str] | None
+    allowed_hosts: tuple[str, ...]
+
+    @classmethod
+    def of(cls, agent: Agent) -> Principal:
+        ops = agent.allowed_operations
+        return cls(
+            agent_id=agent.id,
+            name=agent.name,
+            is_admin=agent.is_admin,
+            allowed_operations=None if ops is None else frozenset(ops),
+            allowed_hosts=tuple(agent.allowed_hosts or ()),
+        )
+
+    def permissions(self, credential_ids: frozenset[str] = frozenset()) -> AgentPermissions:
+        return AgentPermissions(
+            allowed_operations=self.allowed_operations,
+            allowed_hosts=self.allowed_hosts,
+            credential_ids=credential_ids,
+        )
+
+
+def presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("X-API-Key", "").strip() or None
+
+
+def needs_key(path: str) -> bool:
+    return path.startswith("/api/") and not path.startswith(PUBLIC_PREFIXES)
+
+
+def authenticate_request() -> None:
+    g.principal = None
+    if not needs_key(request.path):
+        return
+    key = presented_key()
+    if key is None:
+        abort(401, message="an API key is required (Authorization: Bearer <key> or X-API-Key)")
+    with state().db.session() as session:
+        agent = agent_queries.authenticate(session, key)
+        if agent is None:
+            abort(401, message="the API key is not valid")
+        g.principal = Principal.of(agent)
+
+
+def current_principal() -> Principal:
+    principal: Principal | None = g.get("principal")
+    if principal is None:  # pragma: no cover - guarded by authenticate_request
+        abort(401, message="an API key is required")
+    return principal
+
+
+def require_admin() -> None:
+    if not current_principal().is_admin:
+        abort(403, message="this endpoint needs an admin key")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(authenticate_request)

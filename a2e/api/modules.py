@@ -1,0 +1,12 @@
+"""The API's resource modules, registered in this order by ``create_app``.
+
+Each module has ``init_app(app, api)`` that registers its blueprint(s) and hooks.
+"""
+
+from __future__ import annotations
+
+from a2e.api import health
+from a2e.api.admin import agents as admin_agents
+from a2e.api.capabilities import resources as capabilities
+
+MODULES = (health, capabilities, admin_agents)

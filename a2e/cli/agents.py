@@ -1,0 +1,71 @@
+"""``a2e agents ...`` and ``a2e keys ...``."""
+
+from __future__ import annotations
+
+import click
+
+from a2e.cli.common import emit, session_scope
+from a2e.protocol.catalog import OPERATION_TYPES
+from a2e.store.queries import agents as queries
+
+
+@click.group("agents")
+def agents_group() -> None:
+    """Create, list and disable agents."""
+
+
+@agents_group.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="May use the management endpoints.")
+@click.option(
+    "--allow-op", "allow_ops", multiple=True, type=click.Choice(sorted(OPERATION_TYPES)),
+    help="Allowed operation type (repeat). Without any, every operation is allowed.",
+)
+@click.option(
+    "--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+    help="Allowed API host: exact (api.example.com, 127.0.0.1), *.example.com, or * (repeat).",
+)
+def create(name: str, admin: bool, allow_ops: tuple[str, ...], allow_hosts: tuple[str, ...]) -> None:
+    """Create agent NAME and print {"agent_id", "name", "api_key"} (the key is shown once)."""
+    with session_scope(write=True) as session:
+        issued = queries.create_agent(
+            session, name, admin=admin,
+            allowed_operations=list(allow_ops) or None, allowed_hosts=allow_hosts,
+        )
+    emit(issued.to_dict())
+
+
+@agents_group.command("list")
+def list_agents() -> None:
+    """Print every agent as one JSON array."""
+    with session_scope() as session:
+        emit([agent.describe() for agent in queries.read_agents(session)])
+
+
+@agents_group.command("disable")
+@click.argument("name")
+def disable(name: str) -> None:
+    """Disable agent NAME: its keys stop working at once."""
+    with session_scope(write=True) as session:
+        agent = queries.read_agent(session, name)
+        agent.disabled = True
+        emit(agent.describe())
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Rotate API keys."""
+
+
+@keys_group.command("rotate")
+@click.argument("name")
+def rotate(name: str) -> None:
+    """Revoke NAME's keys and print a new one as {"agent_id", "name", "api_key"}."""
+    with session_scope(write=True) as session:
+        issued = queries.rotate_keys(session, queries.read_agent(session, name))
+    emit(issued.to_dict())
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(agents_group)
+    cli.add_command(keys_group)

@@ -1,0 +1,79 @@
+"""``a2e serve``: gunicorn with N workers in front of ``create_app``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from a2e.cli.common import settings
+from a2e.config import Settings
+
+log = logging.getLogger("a2e.serve")
+#: Extra seconds a worker gets beyond the run deadline before gunicorn kills it.
+WORKER_GRACE_S = 30
+
+
+class A2EServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn, configured in code; the app is built once per worker."""
+
+    def __init__(self, config: Settings, options: dict[str, Any]) -> None:
+        self.config_settings = config
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from a2e.api import create_app
+
+        return create_app(self.config_settings)
+
+
+def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> dict[str, Any]:
+    deadline = float(config.execution["run_deadline_s"])
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": config.server["threads"],
+        "timeout": int(deadline + WORKER_GRACE_S),
+        "graceful_timeout": int(deadline + WORKER_GRACE_S),
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "preload_app": False,
+    }
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (default: server.host, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default: server.port, 8000).")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Gunicorn worker processes (default: server.workers, 1).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the API with gunicorn.
+
+    Before serving, runs of this host left `running` by a process that is gone are
+    marked `interrupted`. SIGTERM stops accepting and lets runs in flight finish.
+    """
+    config = settings()
+    from a2e.startup import prepare_to_serve
+
+    prepare_to_serve(config)
+    options = gunicorn_options(
+        config,
+        host or config.server["host"],
+        config.server["port"] if port is None else port,
+        workers or config.server["workers"],
+    )
+    A2EServer(config, options).run()
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(serve)

@@ -1,0 +1,50 @@
+"""JSON-lines logging to ``<log_dir>/a2e.log`` (rotating) and stderr."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from datetime import datetime, timezone
+from pathlib import Path
+
+#: Extra attributes copied from a record into its JSON line when present.
+FIELDS = ("request_id", "agent_id", "method", "path", "status", "duration_ms", "remote_addr")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if record.exc_info and record.exc_info[0] is not None:
+            line["exception"] = record.exc_info[0].__name__
+        return json.dumps(line, default=str)
+
+
+def configure_logging(log_dir: str, level: int = logging.INFO) -> None:
+    """Send the ``a2e`` loggers to the rotating file and stderr (idempotent)."""
+    root = logging.getLogger("a2e")
+    if getattr(root, "_a2e_configured", None) == log_dir:
+        return
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    formatter = JsonFormatter()
+    file_handler = logging.handlers.RotatingFileHandler(
+        Path(log_dir) / "a2e.log", maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    stream_handler = logging.StreamHandler()
+    for handler in (file_handler, stream_handler):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+    root._a2e_configured = log_dir  # type: ignore[attr-defined]

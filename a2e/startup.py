@@ -1,0 +1,39 @@
+"""What ``a2e serve`` does once, before it serves."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from a2e.config import Settings
+from a2e.logs import configure_logging
+from a2e.secret import load_secret_key
+from a2e.store.base import utcnow
+from a2e.store.owner import current_owner, pid_alive
+from a2e.store.queries.runs import mark_interrupted
+from a2e.store.session import Database
+
+log = logging.getLogger("a2e.startup")
+
+
+def recover_interrupted_runs(db: Database) -> list[int]:
+    with db.session(write=True) as session:
+        ids = mark_interrupted(session, current_owner(), utcnow(), pid_alive)
+    if ids:
+        log.warning("marked %d run(s) interrupted: %s", len(ids), ids)
+    return ids
+
+
+def prepare_to_serve(settings: Settings) -> None:
+    """Logging, the secret key, and interrupted runs; the database may be down."""
+    configure_logging(settings.log_dir)
+    load_secret_key(settings)
+    db = Database.from_url(settings.database_url, pool_size=1)
+    try:
+        recover_interrupted_runs(db)
+    except SQLAlchemyError as exc:
+        log.warning("database unreachable at start (%s); serving 503 until it is back",
+                    type(exc).__name__)
+    finally:
+        db.dispose()

@@ -1,0 +1,20 @@
+"""Every mapped table; importing this package fills ``Base.metadata``."""
+
+from a2e.store.base import Base
+from a2e.store.models.agents import Agent, ApiKey
+from a2e.store.models.credentials import Credential
+from a2e.store.models.limits import AgentLimits
+from a2e.store.models.runs import Run, RunStep
+from a2e.store.models.workflows import SavedWorkflow, StoredValue
+
+__all__ = [
+    "Agent",
+    "AgentLimits",
+    "ApiKey",
+    "Base",
+    "Credential",
+    "Run",
+    "RunStep",
+    "SavedWorkflow",
+    "StoredValue",
+]

@@ -1,0 +1,76 @@
+"""Runs of workflows and one row per execution of an operation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from a2e.store.base import Base, BigId, JSONValue, UTCDateTime
+
+RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
+STEP_STATUSES = ("succeeded", "failed")
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("agent_id", "execution_id"),
+        CheckConstraint(
+            "status IN ('running', 'succeeded', 'failed', 'interrupted')", name="status"
+        ),
+        Index("ix_runs_agent_id_id", "agent_id", "id"),
+        Index("ix_runs_agent_id_status_id", "agent_id", "status", "id"),
+        Index("ix_runs_status_owner_host", "status", "owner_host"),
+        Index("ix_runs_started_at", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    execution_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    owner_host: Mapped[str] = mapped_column(String(255))
+    owner_pid: Mapped[int] = mapped_column(Integer)
+    owner_boot_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, nullable=True)
+    workflow_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    saved_workflow_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    saved_workflow_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RunStep(Base):
+    __tablename__ = "run_steps"
+    __table_args__ = (
+        UniqueConstraint("run_id", "position"),
+        CheckConstraint("status IN ('succeeded', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    operation_id: Mapped[str] = mapped_column(String(100))
+    op_type: Mapped[str] = mapped_column(String(50))
+    iteration: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue, default=list)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    result: Mapped[Any | None] = mapped_column(JSONValue, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, nullable=True)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    cached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,41 @@
+"""Who owns a run: this host, this process, this boot of the machine."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+
+
+@dataclass(frozen=True)
+class Owner:
+    host: str
+    pid: int
+    boot_id: str
+
+
+@cache
+def boot_id() -> str:
+    try:
+        return BOOT_ID_FILE.read_text(encoding="ascii").strip()
+    except OSError:
+        return "unknown"
+
+
+def current_owner() -> Owner:
+    """Computed per call: gunicorn forks workers after the app module is imported."""
+    return Owner(host=socket.gethostname(), pid=os.getpid(), boot_id=boot_id())
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,126 @@
+"""Agents and API keys. Functions take the session first and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from a2e import keys
+from a2e.store.base import utcnow
+from a2e.store.models import Agent, ApiKey
+
+#: ``last_used_at`` is refreshed at most this often, so a request is not a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class AgentNotFound(LookupError):
+    pass
+
+
+class AgentExists(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly made key: the only moment its plaintext exists."""
+
+    agent_id: int
+    name: str
+    api_key: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"agent_id": self.agent_id, "name": self.name, "api_key": self.api_key}
+
+
+def read_agent(session: Session, ref: str | int) -> Agent:
+    """An agent by unique name or by id (a numeric string is tried as a name first)."""
+    agent = session.scalar(select(Agent).where(Agent.name == str(ref)))
+    if agent is None and str(ref).isdigit():
+        agent = session.get(Agent, int(ref))
+    if agent is None:
+        raise AgentNotFound(f"no agent named or numbered {ref!r}")
+    return agent
+
+
+def read_agents(session: Session) -> Sequence[Agent]:
+    return session.scalars(select(Agent).order_by(Agent.id)).all()
+
+
+def create_agent(
+    session: Session,
+    name: str,
+    *,
+    admin: bool = False,
+    allowed_operations: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] = (),
+) -> IssuedKey:
+    if session.scalar(select(Agent.id).where(Agent.name == name)) is not None:
+        raise AgentExists(f"an agent named {name!r} already exists")
+    agent = Agent(
+        name=name,
+        is_admin=admin,
+        allowed_operations=None if allowed_operations is None else sorted(set(allowed_operations)),
+        allowed_hosts=list(dict.fromkeys(allowed_hosts)),
+        disabled=False,
+    )
+    session.add(agent)
+    session.flush()
+    return create_key(session, agent)
+
+
+def create_key(session: Session, agent: Agent) -> IssuedKey:
+    new = keys.generate_key()
+    session.add(ApiKey(agent_id=agent.id, prefix=new.prefix, key_hash=new.digest))
+    session.flush()
+    return IssuedKey(agent_id=agent.id, name=agent.name, api_key=new.plaintext)
+
+
+def rotate_keys(session: Session, agent: Agent) -> IssuedKey:
+    """Revoke every active key of the agent and issue a new one."""
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.agent_id == agent.id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return create_key(session, agent)
+
+
+def revoke_key(session: Session, agent: Agent, prefix: str) -> bool:
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.agent_id == agent.id, ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
+def read_keys(session: Session, agent: Agent) -> Sequence[ApiKey]:
+    return session.scalars(
+        select(ApiKey).where(ApiKey.agent_id == agent.id).order_by(ApiKey.id)
+    ).all()
+
+
+def authenticate(session: Session, presented: str, now: datetime | None = None) -> Agent | None:
+    """The enabled agent owning an active key equal to ``presented``, else None."""
+    prefix = keys.prefix_of(presented)
+    if prefix is None:
+        return None
+    row = session.execute(
+        select(ApiKey, Agent)
+        .join(Agent, Agent.id == ApiKey.agent_id)
+        .where(ApiKey.prefix == prefix)
+    ).first()
+    if row is None:
+        return None
+    key, agent = row
+    if not keys.matches(presented, key.key_hash) or key.revoked_at is not None or agent.disabled:
+        return None
+    now = now or utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    return agent

@@ -1,0 +1,134 @@
+"""Runs and their steps. Functions take the session first and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from a2e.store.models import Run, RunStep
+from a2e.store.owner import Owner
+
+
+def create_run(
+    session: Session,
+    *,
+    agent_id: int,
+    execution_id: str,
+    owner: Owner,
+    started_at: datetime,
+    workflow_text: str | None,
+    saved_workflow_name: str | None = None,
+    saved_workflow_version: int | None = None,
+) -> Run:
+    run = Run(
+        agent_id=agent_id,
+        execution_id=execution_id,
+        status="running",
+        owner_host=owner.host,
+        owner_pid=owner.pid,
+        owner_boot_id=owner.boot_id,
+        started_at=started_at,
+        workflow_text=workflow_text,
+        saved_workflow_name=saved_workflow_name,
+        saved_workflow_version=saved_workflow_version,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def create_step(session: Session, run_id: int, **values: Any) -> None:
+    session.add(RunStep(run_id=run_id, **values))
+
+
+def update_run_status(
+    session: Session,
+    run_id: int,
+    *,
+    status: str,
+    finished_at: datetime,
+    duration_ms: int,
+    error: dict[str, Any] | None,
+) -> None:
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(status=status, finished_at=finished_at, duration_ms=duration_ms, error=error)
+    )
+
+
+def read_run(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)
+
+
+def read_run_by_execution_id(session: Session, agent_id: int, execution_id: str) -> Run | None:
+    return session.scalar(
+        select(Run).where(Run.agent_id == agent_id, Run.execution_id == execution_id)
+    )
+
+
+def read_runs(
+    session: Session,
+    *,
+    limit: int,
+    agent_id: int | None = None,
+    status: str | None = None,
+    execution_id: str | None = None,
+    before_id: int | None = None,
+) -> Sequence[Run]:
+    """Newest first; ``before_id`` is the keyset cursor (the last id of the previous page)."""
+    query = select(Run)
+    if agent_id is not None:
+        query = query.where(Run.agent_id == agent_id)
+    if status is not None:
+        query = query.where(Run.status == status)
+    if execution_id is not None:
+        query = query.where(Run.execution_id == execution_id)
+    if before_id is not None:
+        query = query.where(Run.id < before_id)
+    return session.scalars(query.order_by(Run.id.desc()).limit(limit)).all()
+
+
+def read_steps(session: Session, run_id: int) -> Sequence[RunStep]:
+    return session.scalars(
+        select(RunStep).where(RunStep.run_id == run_id).order_by(RunStep.position)
+    ).all()
+
+
+def count_running(session: Session, agent_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Run).where(Run.agent_id == agent_id, Run.status == "running")
+    ) or 0
+
+
+def mark_interrupted(
+    session: Session, owner: Owner, now: datetime, alive: Callable[[int], bool]
+) -> list[int]:
+    """Mark ``interrupted`` the runs of ``owner.host`` left running by a process that is gone.
+
+    Gone: another boot of the machine, or a pid that is no longer alive.
+    """
+    stale = [
+        run
+        for run in session.scalars(
+            select(Run).where(Run.status == "running", Run.owner_host == owner.host)
+        )
+        if run.owner_boot_id != owner.boot_id or not alive(run.owner_pid)
+    ]
+    for run in stale:
+        reason = (
+            "the machine restarted during the run"
+            if run.owner_boot_id != owner.boot_id
+            else f"the server process {run.owner_pid} ended during the run"
+        )
+        run.status = "interrupted"
+        run.finished_at = now
+        run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
+        run.error = {"type": "ExecutionError", "message": f"run interrupted: {reason}",
+                     "details": {"reason": "interrupted"}}
+    session.flush()
+    return [run.id for run in stale]

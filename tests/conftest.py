@@ -1,0 +1,147 @@
+"""Shared fixtures: a migrated database per test, the app, and agents with keys.
+
+The database is SQLite unless ``A2E_TEST_DATABASE_URL`` names a PostgreSQL server;
+then the suite creates its own database there and drops it at the end. Either way
+the schema comes from ``alembic upgrade head``, never from ``create_all``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from a2e.api import create_app
+from a2e.config import Settings, parse_settings
+from a2e.store.models import Base
+from a2e.store.queries import agents as agent_queries
+from a2e.store.queries.agents import IssuedKey
+from a2e.store.session import Database, make_engine
+
+REPO = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("A2E_TEST_DATABASE_URL")
+SECRET = "test-secret-key-not-for-production"
+
+
+def alembic_config() -> Config:
+    return Config(str(REPO / "alembic.ini"))
+
+
+def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
+    """Run Alembic on ``url`` through a connection we hand to env.py."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly made, empty database for this test session (not migrated)."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'empty.db'}"
+        return
+    name = f"a2e_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session database migrated to head (SQLite: a template file to copy)."""
+    if PG_URL:
+        migrate(server_url)
+        return server_url
+    path = tmp_path_factory.mktemp("template") / "a2e.db"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> str:
+    """A migrated, empty database for one test."""
+    if PG_URL:
+        engine = make_engine(migrated_template)
+        with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return migrated_template
+    target = tmp_path / "a2e.db"
+    shutil.copyfile(make_url(migrated_template).database, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.from_url(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    def build(**sections: dict) -> Settings:
+        data = {"database": {"url": database_url}} | sections
+        env = {"A2E_SECRET_KEY": SECRET, "A2E_LOG_DIR": str(tmp_path / "logs")}
+        return parse_settings(data, env)
+
+    return build
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+    application.extensions["a2e"].db.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_agent(db: Database) -> Callable[..., IssuedKey]:
+    """Create an agent directly in the store; returns its key (once)."""
+
+    def make(
+        name: str = "agent-a",
+        *,
+        admin: bool = False,
+        ops: list[str] | None = None,
+        hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
+    ) -> IssuedKey:
+        with db.session(write=True) as session:
+            return agent_queries.create_agent(
+                session, name, admin=admin, allowed_operations=ops, allowed_hosts=hosts
+            )
+
+    return make
