@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from a2e.errors import ValidationError
+from a2e.protocol.model import AgentPermissions
 
 AgentId = int | str
 StepStatus = Literal["succeeded", "failed"]
@@ -30,6 +31,14 @@ class DuplicateExecution(ValidationError):
         )
         self.existing_run_id = existing_run_id
         self.execution_id = execution_id
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """The agent a run is for, and what it may use."""
+
+    agent_id: AgentId
+    permissions: AgentPermissions
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,23 @@ class StepRecord:
     error: dict[str, Any] | None
     cached: bool = False
     cached_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The step as the execute response and the execution endpoints show it."""
+        return {
+            "operationId": self.op_id,
+            "type": self.op_type,
+            "position": self.position,
+            "iteration": self.iteration,
+            "status": self.status,
+            "attempts": self.attempts,
+            "started_at": self.started_at.isoformat(),
+            "completed_at": self.finished_at.isoformat(),
+            "duration_ms": self.duration_ms,
+            "cached": self.cached,
+            "cached_at": self.cached_at.isoformat() if self.cached_at else None,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)
