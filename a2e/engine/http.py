@@ -1,0 +1,215 @@
+"""ApiCall's transport: one request, redirects followed by hand, the body read up to a cap.
+
+Kept apart from the operation so the outbound address guard and the retry policy live
+here. Error messages never quote request headers or bodies (they may carry secrets).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from urllib3.exceptions import ReadTimeoutError
+
+from a2e.errors import DataError, ExecutionError, OperationTimeout, PermissionDenied, ValidationError
+from a2e.protocol.hosts import host_allowed, host_of
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Headers kept when a redirect leaves the origin; the rest (credentials above all) are dropped.
+CROSS_ORIGIN_HEADERS = frozenset({"accept", "accept-language", "user-agent"})
+CHUNK_BYTES = 64 * 1024
+
+AttemptLog = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    def content(self) -> Any:
+        """The parsed JSON body when the content type says JSON and it parses, else text."""
+        mimetype, _, params = self.headers.get("content-type", "").partition(";")
+        mimetype = mimetype.strip().lower()
+        charset = _charset(params) or "utf-8"
+        try:
+            text = self.body.decode(charset, errors="replace")
+        except LookupError:
+            text = self.body.decode("utf-8", errors="replace")
+        if mimetype == "application/json" or mimetype.endswith("+json"):
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass
+        return text
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: Any
+
+
+class HttpClient:
+    """Sends ApiCall requests through one shared ``requests.Session``."""
+
+    def __init__(self, session: requests.Session | None = None, max_redirects: int = 5) -> None:
+        self.session = session or requests.Session()
+        self.session.trust_env = False
+        self.max_redirects = max_redirects
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: Any,
+        timeout: float,
+        max_bytes: int,
+        allowed_hosts: Sequence[str],
+        on_attempt: AttemptLog | None = None,
+    ) -> HttpResponse:
+        """One attempt: follow up to ``max_redirects`` redirects, each host checked.
+
+        ``timeout`` (seconds) bounds the whole attempt. Any status is returned; transport
+        failures raise OperationTimeout, ExecutionError or PermissionDenied.
+        """
+        log = on_attempt or (lambda entry: None)
+        try:
+            response = self._follow(_Request(method, url, headers, body), timeout,
+                                    max_bytes, allowed_hosts)
+        except Exception as exc:
+            log({"attempt": 1, "status": None, "delay_s": 0.0,
+                 "error": getattr(exc, "error_type", "ExecutionError")})
+            raise
+        log({"attempt": 1, "status": response.status, "delay_s": 0.0})
+        return response
+
+    def _follow(self, request: _Request, timeout: float, max_bytes: int,
+                allowed_hosts: Sequence[str]) -> HttpResponse:
+        deadline = time.monotonic() + timeout
+        for _ in range(self.max_redirects + 1):
+            host = check_target(request.url, allowed_hosts)
+            response = self._request(request, host, deadline, max_bytes)
+            location = response.headers.get("location")
+            if response.status not in REDIRECT_STATUSES or not location:
+                return response
+            request = _redirected(request, response.status, urljoin(request.url, location))
+        raise ExecutionError(
+            f"API call failed: more than {self.max_redirects} redirects",
+            details={"maxRedirects": self.max_redirects},
+        )
+
+    def _request(self, request: _Request, host: str, deadline: float, max_bytes: int) -> HttpResponse:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise OperationTimeout(f"API call to {host} timed out")
+        payload = _payload(request.body)
+        try:
+            with self.session.request(
+                request.method, request.url, headers=dict(request.headers), timeout=remaining,
+                stream=True, allow_redirects=False, **payload,
+            ) as raw:
+                redirect = raw.status_code in REDIRECT_STATUSES and "location" in raw.headers
+                body = b"" if redirect else _read_capped(raw, max_bytes, deadline, host)
+                return HttpResponse(
+                    status=raw.status_code,
+                    reason=_phrase(raw.status_code) or raw.reason or "",
+                    headers={k.lower(): v for k, v in raw.headers.items()},
+                    body=body,
+                    url=request.url,
+                )
+        except requests.Timeout:
+            raise OperationTimeout(f"API call to {host} timed out") from None
+        except requests.ConnectionError as exc:
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                raise OperationTimeout(f"API call to {host} timed out") from None
+            raise ExecutionError(f"API call failed: could not connect to {host}") from None
+        except requests.RequestException:
+            raise ExecutionError(f"API call failed: invalid request to {host}") from None
+
+
+def check_target(url: str, allowed_hosts: Sequence[str]) -> str:
+    """The host of an http(s) ``url`` that is on ``allowed_hosts``; PermissionDenied if not."""
+    try:
+        host = host_of(url)
+    except ValidationError as exc:
+        raise DataError(f"API call URL is invalid: {exc.message}", details=exc.details) from None
+    if not host_allowed(host, allowed_hosts):
+        raise PermissionDenied(
+            f"Host {host!r} is not on this agent's allowed hosts",
+            details={"host": host},
+            suggestions=["Ask an administrator to add the host to the agent's allowed_hosts"],
+        )
+    return host
+
+
+def _redirected(request: _Request, status: int, url: str) -> _Request:
+    """The next request of a redirect (303, and 301/302 after a POST, become a bodyless GET)."""
+    method, body, headers = request.method, request.body, dict(request.headers)
+    if status == 303 or (status in (301, 302) and method == "POST"):
+        method, body = ("HEAD" if method == "HEAD" else "GET"), None
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    if _origin(url) != _origin(request.url):
+        headers = {k: v for k, v in headers.items() if k.lower() in CROSS_ORIGIN_HEADERS}
+    return _Request(method, url, headers, body)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
+def _payload(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if isinstance(body, str):
+        return {"data": body.encode("utf-8")}
+    return {"json": body}
+
+
+def _read_capped(raw: requests.Response, max_bytes: int, deadline: float, host: str) -> bytes:
+    too_large = ExecutionError(
+        f"API response from {host} is larger than {max_bytes} bytes",
+        details={"maxResponseBytes": max_bytes},
+    )
+    declared = raw.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in raw.iter_content(CHUNK_BYTES):
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        if time.monotonic() > deadline:
+            raise OperationTimeout(f"API call to {host} timed out")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _charset(params: str) -> str | None:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

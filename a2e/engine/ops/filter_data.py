@@ -1,0 +1,29 @@
+"""FilterData: keep the items of a list that match every condition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from a2e.engine.context import OpContext
+from a2e.engine.ops._conditions import field_value, matches
+from a2e.errors import DataError
+
+
+def run(ctx: OpContext, config: Mapping[str, Any]) -> list[Any]:
+    """The items at ``inputPath`` matching all ``conditions`` (no conditions: every item)."""
+    items = ctx.read(config["inputPath"])
+    if not isinstance(items, list):
+        raise DataError(
+            f"FilterData needs a list at {config['inputPath']}",
+            details={"path": config["inputPath"]},
+        )
+    conditions = [
+        (condition["field"], condition["operator"], ctx.resolve_refs(condition.get("value")))
+        for condition in config.get("conditions") or []
+    ]
+    return [
+        item for item in items
+        if all(matches(field_value(item, field), operator, value)
+               for field, operator, value in conditions)
+    ]

@@ -1,0 +1,33 @@
+"""StoreData: persist a value for the agent; later runs read it at ``/store/<key>``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from a2e.engine.context import OpContext
+from a2e.errors import DataError
+from a2e.protocol.paths import parse_path
+
+
+def run(ctx: OpContext, config: Mapping[str, Any]) -> dict[str, str]:
+    """``{"stored": key}`` once the value at ``inputPath`` is stored under ``key``.
+
+    ``key`` may hold ``{/path}`` templates (``item-{/loop/index}``).
+    """
+    key = ctx.render(config["key"])
+    if not _readable(key):
+        raise DataError(
+            f"Key {key!r} cannot be read back at /store/<key>",
+            details={"key": key},
+            suggestions=["Use letters, digits, '-' and '_' in keys"],
+        )
+    ctx.store(config["storage"], key, ctx.read(config["inputPath"]))
+    return {"stored": key}
+
+
+def _readable(key: str) -> bool:
+    try:
+        return len(parse_path(f"/store/{key}")) == 2
+    except DataError:
+        return False

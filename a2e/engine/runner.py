@@ -1,0 +1,285 @@
+"""Runs a parsed workflow: one step per operation execution, each recorded as it ends.
+
+The run row is committed before the first step, each step as it ends, the outcome last;
+no transaction spans the run. A failed step stops the run; results of earlier steps stay.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from a2e.engine.clock import SystemClock
+from a2e.engine.context import OpContext, RunState, Services
+from a2e.engine.http import HttpClient
+from a2e.engine.ops import CATALOG, OpFunction
+from a2e.engine.ports import (
+    AgentContext,
+    ApiCallLimiter,
+    Clock,
+    CredentialStore,
+    ResultCache,
+    RunFinish,
+    RunRecorder,
+    RunStart,
+    SavedWorkflowRef,
+    StepRecord,
+    ValueStore,
+)
+from a2e.errors import (
+    A2EError,
+    DataError,
+    ExecutionError,
+    OperationTimeout,
+    PermissionDenied,
+    ValidationError,
+)
+from a2e.protocol.catalog import check_config
+from a2e.protocol.model import ExecutionLimits, Operation, Workflow
+
+logger = logging.getLogger(__name__)
+
+CACHEABLE_TYPES = frozenset({"ApiCall", "FilterData", "TransformData", "MergeData"})
+# Config keys that change how an operation runs but not what it computes.
+NON_KEY_OPTIONS = frozenset({"cache", "outputPath", "timeout", "idempotencyKey"})
+REDACTED = "[REDACTED]"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one run (``steps`` as :meth:`StepRecord.to_dict` renders them, by
+    position: a Loop or Conditional before the steps it ran)."""
+
+    run_id: int
+    execution_id: str
+    status: str
+    results: dict[str, Any]
+    steps: list[dict[str, Any]]
+    error: dict[str, Any] | None
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+
+    def to_response(self) -> dict[str, Any]:
+        """The body of ``POST /api/v1/workflows/execute`` (PROTOCOL §10)."""
+        body: dict[str, Any] = {
+            "execution_id": self.execution_id,
+            "status": self.status,
+            "results": self.results,
+            "steps": self.steps,
+        }
+        if self.error is not None:
+            body["error"] = self.error
+        body["duration_ms"] = self.duration_ms
+        return body
+
+
+class Runner:
+    """Executes workflows through the ports; one instance serves many runs."""
+
+    def __init__(
+        self,
+        recorder: RunRecorder,
+        *,
+        clock: Clock | None = None,
+        http: HttpClient | None = None,
+        values: ValueStore | None = None,
+        limiter: ApiCallLimiter | None = None,
+        cache: ResultCache | None = None,
+        credentials: CredentialStore | None = None,
+        limits: ExecutionLimits | None = None,
+        catalog: Mapping[str, OpFunction] = CATALOG,
+    ) -> None:
+        self.recorder = recorder
+        self.services = Services(
+            clock=clock or SystemClock(),
+            http=http or HttpClient(),
+            values=values,
+            limiter=limiter,
+            credentials=credentials,
+        )
+        self.cache = cache
+        self.limits = limits or ExecutionLimits()
+        self.catalog = catalog
+
+    def execute(
+        self,
+        workflow: Workflow,
+        *,
+        agent: AgentContext,
+        execution_id: str,
+        workflow_text: str,
+        saved_workflow: SavedWorkflowRef | None = None,
+    ) -> RunResult:
+        """Run ``workflow`` for ``agent``; raises DuplicateExecution before any step."""
+        clock = self.services.clock
+        started_at, start = clock.now(), clock.monotonic()
+        run_id = self.recorder.start_run(
+            RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow)
+        )
+        run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, self.services))
+        error: dict[str, Any] | None = None
+        try:
+            run.run_ops(workflow.order)
+        except A2EError as exc:
+            error = run.redact(exc.to_dict())
+        finished_at = clock.now()
+        duration_ms = _ms(clock.monotonic() - start)
+        status = "failed" if error else "succeeded"
+        self.recorder.finish_run(
+            run_id, RunFinish(status, run.results, error, finished_at, duration_ms)
+        )
+        return RunResult(
+            run_id=run_id,
+            execution_id=execution_id,
+            status=status,
+            results=run.results,
+            steps=[step.to_dict() for step in sorted(run.steps, key=lambda step: step.position)],
+            error=error,
+            started_at=started_at,
+            finished_at=finished_at,
+            duration_ms=duration_ms,
+        )
+
+
+@dataclass
+class _Run:
+    """One run in progress: executes steps and records them."""
+
+    runner: Runner
+    workflow: Workflow
+    run_id: int
+    state: RunState
+    results: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    positions: itertools.count = field(default_factory=itertools.count)
+
+    def run_ops(self, op_ids: Sequence[str]) -> Any:
+        """Run operations in order; the last one's result (None for no operations)."""
+        result = None
+        for op_id in op_ids:
+            result = self.run_step(op_id)
+        return result
+
+    def run_step(self, op_id: str) -> Any:
+        op = self.workflow.operations.get(op_id)
+        if op is None:
+            raise ExecutionError(f"Operation {op_id!r} is not defined", operation_id=op_id)
+        clock = self.state.services.clock
+        position, iteration = next(self.positions), self.state.iteration
+        started_at, start = clock.now(), clock.monotonic()
+        ctx = OpContext(self.state, op, self.run_ops)
+
+        def record(status: str, result: Any, error: dict[str, Any] | None,
+                   cached_at: datetime | None = None) -> None:
+            step = StepRecord(
+                op_id=op.op_id, op_type=op.op_type, position=position, iteration=iteration,
+                status=status, attempts=ctx.attempts or [{"attempt": 1, "status": None, "delay_s": 0.0}],
+                started_at=started_at, finished_at=clock.now(),
+                duration_ms=_ms(clock.monotonic() - start), result=result, error=error,
+                cached=cached_at is not None, cached_at=cached_at,
+            )
+            self.steps.append(step)
+            self.runner.recorder.record_step(self.run_id, step)
+
+        try:
+            result, cached_at = self._perform(ctx, op)
+            if "outputPath" in op.config:
+                ctx.write(op.config["outputPath"], result)
+        except A2EError as exc:
+            if exc.operation_id is None:
+                exc.operation_id = op.op_id
+            record("failed", None, self.redact(exc.to_dict()))
+            raise
+        except Exception:
+            logger.exception("operation %s (%s) crashed", op.op_id, op.op_type)
+            failure = ExecutionError(
+                f"{op.op_type} failed unexpectedly", operation_id=op.op_id,
+                suggestions=["Check the operation's config; the server log has the details"],
+            )
+            record("failed", None, failure.to_dict())
+            raise failure from None
+        result = self.redact(result)
+        self.results[op.op_id] = result
+        record("succeeded", result, None, cached_at)
+        return result
+
+    def _perform(self, ctx: OpContext, op: Operation) -> tuple[Any, datetime | None]:
+        """Run the operation (or take its cached result): ``(result, cached_at)``."""
+        run = self._admit(ctx, op)
+        cache = self.runner.cache
+        material = self._cache_material(ctx, op)
+        if cache is not None and material is not None:
+            hit = cache.get(ctx.agent_id, op.op_type, material)
+            if hit is not None:
+                return hit.value, hit.cached_at
+        result = run(ctx, op.config)
+        if cache is not None and material is not None:
+            cache.put(ctx.agent_id, op.op_type, material, self.redact(result))
+        return result, None
+
+    def _admit(self, ctx: OpContext, op: Operation) -> OpFunction:
+        """The operation's function, once the agent may run it, its config passes the catalog
+        (so operations may index required keys) and the run has time left."""
+        allowed = self.state.agent.permissions.allowed_operations
+        if allowed is not None and op.op_type not in allowed:
+            raise PermissionDenied(f"Operation type {op.op_type} is not allowed for this agent")
+        run = self.runner.catalog.get(op.op_type)
+        if run is None:
+            raise ExecutionError(f"Unknown operation type {op.op_type!r}")
+        errors = [finding for finding in check_config(op.op_type, op.config) if not finding.warning]
+        if errors:
+            raise ValidationError(
+                f"{op.op_type} config: {errors[0].message}",
+                details={"errors": [finding.message for finding in errors]},
+                suggestions=[finding.suggestion for finding in errors if finding.suggestion],
+            )
+        if ctx.remaining_s <= 0:
+            raise OperationTimeout(
+                f"Run deadline of {self.state.limits.run_deadline_s:g} s reached",
+                details={"runDeadlineS": self.state.limits.run_deadline_s},
+            )
+        return run
+
+    def _cache_material(self, ctx: OpContext, op: Operation) -> Any:
+        """The cache key material, or None when this step is not to be cached."""
+        config = op.config
+        if (
+            self.runner.cache is None
+            or op.op_type not in CACHEABLE_TYPES
+            or config.get("cache", True) is False
+            or (op.op_type == "ApiCall" and config["method"] != "GET")
+        ):
+            return None
+        sources = config.get("sources")
+        paths = [config.get("inputPath"), *(sources if isinstance(sources, list) else [])]
+        try:
+            return {
+                "config": ctx.resolve_refs({k: v for k, v in config.items() if k not in NON_KEY_OPTIONS}),
+                "inputs": {path: ctx.read(path) for path in paths if isinstance(path, str)},
+            }
+        except DataError:
+            return None  # the operation itself reports what is missing
+
+    def redact(self, value: Any) -> Any:
+        """``value`` with every secret used in this run replaced (for records and answers)."""
+        secrets = self.state.secrets
+        if not secrets:
+            return value
+        if isinstance(value, str):
+            for secret in secrets:
+                value = value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {key: self.redact(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.redact(item) for item in value]
+        return value
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
