@@ -168,3 +168,17 @@ def test_the_limiter_admits_each_api_call(httpserver, values, agent_id, run_work
     assert limiter.calls == 3
     assert result.error["type"] == "RateLimitError"
     assert len(httpserver.log) == 2
+
+
+def test_a_cross_origin_redirect_drops_credentials(httpserver, run_workflow):
+    other_origin = httpserver.url_for("/landing").replace("localhost", "127.0.0.1")
+    httpserver.expect_request("/start").respond_with_response(
+        Response(status=307, headers={"Location": other_origin}))
+    httpserver.expect_request("/landing").respond_with_handler(
+        lambda request: Response(json.dumps(sorted(request.headers.keys())), content_type="application/json"))
+    op = get("r", httpserver.url_for("/start"),
+             headers={"Authorization": {"credentialRef": {"id": "api-token"}}, "Accept": "application/json"})
+    result = run_workflow([op], hosts=("localhost", "127.0.0.1"))
+    assert result.status == "succeeded", result.error
+    assert "Authorization" not in result.results["r"]
+    assert "Accept" in result.results["r"]
