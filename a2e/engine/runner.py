@@ -157,12 +157,23 @@ class _Run:
     results: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
     positions: itertools.count = field(default_factory=itertools.count)
+    active: list[str] = field(default_factory=list)  # the Conditional/Loop chain running now
 
     def run_ops(self, op_ids: Sequence[str]) -> Any:
         """Run operations in order; the last one's result (None for no operations)."""
         result = None
         for op_id in op_ids:
-            result = self.run_step(op_id)
+            if op_id in self.active:
+                raise ExecutionError(
+                    f"Operation {op_id!r} would run inside itself "
+                    f"({' -> '.join([*self.active, op_id])})",
+                    operation_id=self.active[-1],
+                )
+            self.active.append(op_id)
+            try:
+                result = self.run_step(op_id)
+            finally:
+                self.active.pop()
         return result
 
     def run_step(self, op_id: str) -> Any:

@@ -13,7 +13,7 @@ from a2e.engine.ops import CATALOG
 from a2e.engine.ports import AgentContext, DuplicateExecution
 from a2e.engine.runner import Runner
 from a2e.protocol.catalog import OPERATION_TYPES
-from a2e.protocol.model import AgentPermissions
+from a2e.protocol.model import AgentPermissions, Operation, Workflow
 from a2e.protocol.workflow import parse_workflow
 
 SORT = ("sort", "TransformData",
@@ -130,3 +130,14 @@ def test_a_config_the_catalog_refuses_fails_the_step(run_workflow):
                                                 "conditions": [{"operator": ">", "value": 1}]})])
     assert result.error["type"] == "ValidationError"
     assert result.error["operationId"] == "f"
+
+
+def test_a_cycle_that_skipped_validation_fails_cleanly(values, make_runner, agent_id):
+    values.put(agent_id, "db", "items", [1])
+    loop = Operation("a", "Loop", {"inputPath": "/store/items", "operations": ["a"]}, line=1)
+    cyclic = Workflow({"a": loop}, ("a",), "A")
+    result = make_runner().execute(cyclic, agent=AgentContext(agent_id, AgentPermissions()),
+                                   execution_id="cyc", workflow_text="")
+    assert result.error["type"] == "ExecutionError"
+    assert "inside itself" in result.error["message"]
+    assert [step["status"] for step in result.steps] == ["failed"]
