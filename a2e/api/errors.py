@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from a2e.engine.ports import DuplicateExecution
 from a2e.errors import A2EError, PermissionDenied, RateLimited
 
 log = logging.getLogger("a2e.api")
@@ -51,6 +52,8 @@ def error_response(
 
 
 def status_for(error: A2EError) -> int:
+    if isinstance(error, DuplicateExecution):
+        return 409
     if isinstance(error, PermissionDenied):
         return 403
     if isinstance(error, RateLimited):
@@ -78,7 +81,10 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _protocol_error(exc: A2EError) -> Response:
-    response = jsonify({"error": exc.to_dict()})
+    body: dict[str, Any] = {"error": exc.to_dict()}
+    if isinstance(exc, RateLimited):
+        body["retry_after"] = exc.retry_after
+    response = jsonify(body)
     response.status_code = status_for(exc)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)

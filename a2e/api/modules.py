@@ -8,5 +8,8 @@ from __future__ import annotations
 from a2e.api import health
 from a2e.api.admin import agents as admin_agents
 from a2e.api.capabilities import resources as capabilities
+from a2e.api.credentials import resources as admin_credentials
+from a2e.api.executions import resources as executions
+from a2e.api.workflows import resources as workflows
 
-MODULES = (health, capabilities, admin_agents)
+MODULES = (health, capabilities, admin_agents, admin_credentials, workflows, executions)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from a2e.errors import DataError
 from a2e.protocol.paths import parse_path, referenced_paths
 
-Kind = Literal["string", "integer", "number", "boolean", "object", "array", "any"]
+Kind = Literal["string", "integer", "number", "boolean", "object", "array", "null", "any"]
 Role = Literal["read", "reads", "condition", "write", "ids", "refs"]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -88,20 +88,19 @@ COMMON_FIELDS: Mapping[str, Field] = MappingProxyType(
 )
 
 
+_KINDS: tuple[tuple[type | tuple[type, ...], Kind], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int in Python
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (Mapping, "object"),
+    ((list, tuple), "array"),
+)
+
+
 def _kind_of(value: Any) -> Kind:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, list | tuple):
-        return "array"
-    return "any"
+    """The JSON kind of a value (``null`` for None and anything non-JSON)."""
+    return next((kind for types, kind in _KINDS if isinstance(value, types)), "null")
 
 
 def _accepts(kinds: tuple[Kind, ...], value: Any) -> bool:
@@ -132,9 +131,13 @@ def _check_condition(condition: Any, where: str, *, path_key: str) -> list[Findi
     operator = condition.get("operator")
     if operator not in OPERATORS:
         hint = suggest(operator, OPERATORS) if isinstance(operator, str) else None
-        findings.append(Finding(f"{where} has unknown operator {operator!r}", hint or f"one of {', '.join(OPERATORS)}"))
+        findings.append(
+            Finding(f"{where} has unknown operator {operator!r}", hint or f"one of {', '.join(OPERATORS)}")
+        )
     elif operator in NO_VALUE_OPERATORS and "value" in condition:
-        findings.append(Finding(f"{where}: operator {operator!r} takes no value; it is ignored", warning=True))
+        findings.append(
+            Finding(f"{where}: operator {operator!r} takes no value; it is ignored", warning=True)
+        )
     elif operator not in NO_VALUE_OPERATORS and "value" not in condition:
         findings.append(Finding(f"{where}: operator {operator!r} needs a 'value'"))
     unknown = set(condition) - {path_key, "operator", "value"}
@@ -176,7 +179,9 @@ def _difference_needs_other(config: Mapping[str, Any]) -> list[Finding]:
 def _store_key_readable(config: Mapping[str, Any]) -> list[Finding]:
     key = config.get("key")
     if isinstance(key, str) and not _is_single_segment(key):
-        return [Finding(f"key {key!r} cannot be read back at /store/<key>", "use letters, digits, '-' and '_'")]
+        return [
+            Finding(f"key {key!r} cannot be read back at /store/<key>", "use letters, digits, '-' and '_'")
+        ]
     return []
 
 
@@ -199,7 +204,10 @@ def _known_timezones(*keys: str) -> Callable[[Mapping[str, Any]], list[Finding]]
         zones = _timezones()
         names = [(key, config[key]) for key in keys if isinstance(config.get(key), str)]
         return [
-            Finding(f"{key!r} names unknown timezone {name!r}", suggest(name, zones) or "an IANA name such as 'Europe/Berlin'")
+            Finding(
+                f"{key!r} names unknown timezone {name!r}",
+                suggest(name, zones) or "an IANA name such as 'Europe/Berlin'",
+            )
             for key, name in names
             if zones and name not in zones
         ]
@@ -207,11 +215,15 @@ def _known_timezones(*keys: str) -> Callable[[Mapping[str, Any]], list[Finding]]
     return rule
 
 
-def _spec(name: str, fields: dict[str, Field], *rules: Callable[[Mapping[str, Any]], list[Finding]]) -> OpSpec:
+def _spec(
+    name: str, fields: dict[str, Field], *rules: Callable[[Mapping[str, Any]], list[Finding]]
+) -> OpSpec:
     return OpSpec(name, MappingProxyType({**fields, **COMMON_FIELDS}), rules)
 
 
-_AMOUNTS = {unit: _opt("integer") for unit in ("years", "months", "weeks", "days", "hours", "minutes", "seconds")}
+_AMOUNTS = {
+    unit: _opt("integer") for unit in ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
+}
 
 _SPEC_LIST = (
     _spec(
@@ -285,7 +297,10 @@ _SPEC_LIST = (
         },
         _difference_needs_other,
     ),
-    _spec("FormatText", {"template": _req("string"), "inputPath": _in_path(required=False), "outputPath": _out_path()}),
+    _spec(
+        "FormatText",
+        {"template": _req("string"), "inputPath": _in_path(required=False), "outputPath": _out_path()},
+    ),
     _spec(
         "ExtractText",
         {
@@ -298,7 +313,12 @@ _SPEC_LIST = (
     ),
     _spec(
         "ValidateData",
-        {"inputPath": _in_path(), "schema": _req("object"), "failOnInvalid": _opt("boolean"), "outputPath": _out_path()},
+        {
+            "inputPath": _in_path(),
+            "schema": _req("object"),
+            "failOnInvalid": _opt("boolean"),
+            "outputPath": _out_path(),
+        },
     ),
     _spec(
         "Calculate",
@@ -346,7 +366,12 @@ def referenced_ids(op_type: str, config: Mapping[str, Any]) -> tuple[str, ...]:
     spec = SPECS.get(op_type)
     if spec is None:
         return ()
-    return tuple(op_id for key, field_spec in spec.fields.items() if field_spec.role == "ids" for op_id in id_list(config.get(key)))
+    return tuple(
+        op_id
+        for key, field_spec in spec.fields.items()
+        if field_spec.role == "ids"
+        for op_id in id_list(config.get(key))
+    )
 
 
 def branches(op_type: str, config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -354,7 +379,9 @@ def branches(op_type: str, config: Mapping[str, Any]) -> dict[str, tuple[str, ..
     spec = SPECS.get(op_type)
     if spec is None:
         return {}
-    return {key: id_list(config.get(key)) for key, field_spec in spec.fields.items() if field_spec.role == "ids"}
+    return {
+        key: id_list(config.get(key)) for key, field_spec in spec.fields.items() if field_spec.role == "ids"
+    }
 
 
 def read_paths(op_type: str, config: Mapping[str, Any]) -> list[str]:
@@ -386,14 +413,19 @@ def written_paths(op_type: str, config: Mapping[str, Any]) -> list[str]:
     spec = SPECS.get(op_type)
     if spec is None:
         return []
-    return [config[key] for key, field_spec in spec.fields.items() if field_spec.role == "write" and isinstance(config.get(key), str)]
+    return [
+        config[key]
+        for key, field_spec in spec.fields.items()
+        if field_spec.role == "write" and isinstance(config.get(key), str)
+    ]
 
 
 def check_config(op_type: str, config: Mapping[str, Any]) -> list[Finding]:
     """Check one config against its type's spec; an unknown type gives one finding."""
     spec = SPECS.get(op_type)
     if spec is None:
-        return [Finding(f"unknown operation type {op_type!r}", suggest(op_type, OPERATION_TYPES))]
+        hint = suggest(op_type, OPERATION_TYPES) or f"use one of: {', '.join(sorted(OPERATION_TYPES))}"
+        return [Finding(f"unknown operation type {op_type!r}", hint)]
     findings: list[Finding] = []
     for key, field_spec in spec.fields.items():
         if key in config:
@@ -414,7 +446,11 @@ def _kinds_hint(field_spec: Field) -> str:
 
 def _unknown_keys(spec: OpSpec, config: Mapping[str, Any]) -> list[Finding]:
     return [
-        Finding(f"{spec.name} has unknown key {key!r}; it is ignored", suggest(key, tuple(spec.fields)), warning=True)
+        Finding(
+            f"{spec.name} has unknown key {key!r}; it is ignored",
+            suggest(key, tuple(spec.fields)),
+            warning=True,
+        )
         for key in config
         if key not in spec.fields
     ]
@@ -422,7 +458,12 @@ def _unknown_keys(spec: OpSpec, config: Mapping[str, Any]) -> list[Finding]:
 
 def _check_field(key: str, field_spec: Field, value: Any) -> list[Finding]:
     if not _accepts(field_spec.kinds, value):
-        return [Finding(f"{key!r} must be {' or '.join(field_spec.kinds)}, not {_kind_of(value)}", _kinds_hint(field_spec))]
+        return [
+            Finding(
+                f"{key!r} must be {' or '.join(field_spec.kinds)}, not {_kind_of(value)}",
+                _kinds_hint(field_spec),
+            )
+        ]
     if isinstance(value, list | tuple) and field_spec.item_kinds:
         findings = _check_items(key, field_spec, value)
     else:
@@ -433,7 +474,9 @@ def _check_field(key: str, field_spec: Field, value: Any) -> list[Finding]:
 def _check_items(key: str, field_spec: Field, items: list[Any] | tuple[Any, ...]) -> list[Finding]:
     findings: list[Finding] = []
     for index, item in enumerate(items):
-        findings.extend(_check_scalar(f"{key}[{index}]", Field(field_spec.item_kinds, choices=field_spec.choices), item))
+        findings.extend(
+            _check_scalar(f"{key}[{index}]", Field(field_spec.item_kinds, choices=field_spec.choices), item)
+        )
     return findings
 
 
@@ -452,7 +495,9 @@ def _role_findings(key: str, field_spec: Field, value: Any) -> list[Finding]:
     if field_spec.role == "read":
         return _path_findings(key, value)
     if field_spec.role == "reads":
-        return [finding for index, item in enumerate(value) for finding in _path_findings(f"{key}[{index}]", item)]
+        return [
+            finding for index, item in enumerate(value) for finding in _path_findings(f"{key}[{index}]", item)
+        ]
     if field_spec.role == "write":
         return _path_findings(key, value) or _reserved_write(key, value)
     if field_spec.role == "ids" and not id_list(value):

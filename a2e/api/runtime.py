@@ -1,0 +1,175 @@
+"""Validation and execution of a workflow for the calling agent: the one path that the
+execute endpoint, saved workflows and anything else that runs a workflow share.
+
+The engine's Runner is built once per app from the services the subsystems registered
+(``api_call_limiter``, ``result_cache``, ``credentials``, ``clock``); run slots
+(``run_slots``) bound an agent's concurrent runs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from a2e.api.auth import Principal
+from a2e.api.events import record_event
+from a2e.api.state import AppState, state
+from a2e.engine.ports import AgentContext, RunFinish, RunStart, SavedWorkflowRef, StepRecord
+from a2e.engine.runner import Runner
+from a2e.errors import A2EError, ValidationError
+from a2e.protocol.model import ExecutionLimits, Workflow
+from a2e.protocol.validate import as_error, permission_only, validate_workflow
+from a2e.protocol.workflow import parse_workflow
+from a2e.store.adapters import SqlRunRecorder, SqlValueStore
+from a2e.store.models import Credential
+
+WorkflowSource = str | list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A workflow parsed and validated for an agent.
+
+    ``workflow`` is None when it did not parse; ``report`` is the validation report
+    (``{"valid", "errors", "warnings"}``); a refused workflow has ``error`` and ``status``
+    (400, or 403 when only permissions failed).
+    """
+
+    workflow: Workflow | None
+    report: dict[str, Any]
+    error: A2EError | None = None
+    status: int = 200
+
+    @property
+    def refused(self) -> bool:
+        return self.error is not None
+
+    def refusal_body(self) -> dict[str, Any]:
+        assert self.error is not None
+        return {"error": self.error.to_dict(), **self.report}
+
+
+def execution_limits(app_state: AppState) -> ExecutionLimits:
+    section = app_state.settings.execution
+    return ExecutionLimits(
+        max_operations=section["max_operations"],
+        max_loop_iterations=section["max_loop_iterations"],
+        max_wait_ms=section["max_wait_ms"],
+        run_deadline_s=section["run_deadline_s"],
+        max_response_bytes=section["max_response_bytes"],
+    )
+
+
+def runner(app_state: AppState) -> Runner:
+    """The app's Runner, built on first use (after every module registered its services)."""
+    built: Runner | None = app_state.services.get("runner")
+    if built is None:
+        services = app_state.services
+        built = Runner(
+            AuditedRunRecorder(SqlRunRecorder(app_state.db)),
+            values=SqlValueStore(app_state.db),
+            clock=services.get("clock"),
+            limiter=services.get("api_call_limiter"),
+            cache=services.get("result_cache"),
+            credentials=services.get("credentials"),
+            limits=execution_limits(app_state),
+        )
+        services["runner"] = built
+    return built
+
+
+def source_text(source: WorkflowSource) -> str:
+    """The workflow as JSONL text, as it is recorded on the run."""
+    if isinstance(source, str):
+        return source
+    return "\n".join(json.dumps(message, separators=(",", ":")) for message in source)
+
+
+def assess(principal: Principal, source: WorkflowSource, *, full: bool = True) -> Assessment:
+    """Parse and validate; ``full=False`` runs only the permission, host and credential checks."""
+    app_state = state()
+    try:
+        workflow = parse_workflow(source)
+    except ValidationError as exc:
+        report = {"valid": False, "errors": exc.details.get("errors", []), "warnings": []}
+        return Assessment(None, report, exc, 400)
+    with app_state.db.session() as session:
+        owned = frozenset(
+            session.scalars(
+                select(Credential.credential_id).where(Credential.agent_id == principal.agent_id)
+            )
+        )
+    report = validate_workflow(
+        workflow, principal.permissions(owned), execution_limits(app_state), full=full
+    )
+    if report.valid:
+        return Assessment(workflow, report.to_dict())
+    status = 403 if permission_only(report) else 400
+    return Assessment(workflow, report.to_dict(), as_error(report), status)
+
+
+def execute(
+    principal: Principal,
+    source: WorkflowSource,
+    *,
+    validate: bool = True,
+    execution_id: str | None = None,
+    saved_workflow: SavedWorkflowRef | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Validate and run a workflow: (the execute response body, 200) or the refusal.
+
+    Raises DuplicateExecution (409) before any step, and RateLimited (429) when the
+    agent is at its concurrent-runs limit.
+    """
+    app_state = state()
+    assessment = assess(principal, source, full=validate)
+    record_event(
+        "workflow.execute",
+        outcome="refused" if assessment.refused else "accepted",
+        details={"errors": len(assessment.report["errors"])},
+    )
+    if assessment.workflow is None or assessment.refused:
+        return assessment.refusal_body(), assessment.status
+    workflow = assessment.workflow
+    slots = app_state.services.get("run_slots")
+    with slots.slot(principal) if slots is not None else nullcontext():
+        result = runner(app_state).execute(
+            workflow,
+            agent=AgentContext(principal.agent_id, principal.permissions()),
+            execution_id=execution_id or workflow.execution_id or f"exec-{uuid.uuid4().hex}",
+            workflow_text=source_text(source),
+            saved_workflow=saved_workflow,
+        )
+    return result.to_response(), 200
+
+
+class AuditedRunRecorder:
+    """The SQL recorder, leaving ``run.started``, ``step.failed`` and ``run.finished`` events."""
+
+    def __init__(self, inner: SqlRunRecorder) -> None:
+        self.inner = inner
+
+    def start_run(self, start: RunStart) -> int:
+        run_id = self.inner.start_run(start)
+        record_event("run.started", target=f"run:{run_id}",
+                     details={"execution_id": start.execution_id})
+        return run_id
+
+    def record_step(self, run_id: int, step: StepRecord) -> None:
+        self.inner.record_step(run_id, step)
+        if step.status == "failed":
+            record_event("step.failed", outcome="failure", target=f"run:{run_id}",
+                         details={"operation_id": step.op_id, "type": step.op_type,
+                                  "error_type": (step.error or {}).get("type")})
+
+    def finish_run(self, run_id: int, finish: RunFinish) -> None:
+        self.inner.finish_run(run_id, finish)
+        record_event("run.finished",
+                     outcome="success" if finish.status == "succeeded" else "failure",
+                     target=f"run:{run_id}",
+                     details={"status": finish.status, "duration_ms": finish.duration_ms})

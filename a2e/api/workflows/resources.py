@@ -1,0 +1,63 @@
+"""``POST /api/v1/workflows/validate`` and ``POST /api/v1/workflows/execute``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint
+
+from a2e.api import runtime
+from a2e.api.auth import current_principal
+from a2e.api.events import record_event
+from a2e.api.workflows.schemas import (
+    ExecuteRequestSchema,
+    ExecuteResponseSchema,
+    RefusalSchema,
+    ReportSchema,
+    ValidateRequestSchema,
+)
+
+blp = Blueprint(
+    "workflows", __name__, url_prefix="/api/v1/workflows",
+    description="Validate and execute workflows",
+)
+
+
+def json_response(body: dict[str, Any], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+@blp.route("/validate")
+class ValidateWorkflow(MethodView):
+    @blp.arguments(ValidateRequestSchema)
+    @blp.response(200, ReportSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Validate a workflow without running it (200 with the report, valid or not)"""
+        assessment = runtime.assess(current_principal(), body["workflow"])
+        record_event("workflow.validate", outcome="valid" if assessment.report["valid"] else "invalid",
+                     details={"errors": len(assessment.report["errors"])})
+        return assessment.report
+
+
+@blp.route("/execute")
+class ExecuteWorkflow(MethodView):
+    @blp.arguments(ExecuteRequestSchema)
+    @blp.response(200, ExecuteResponseSchema)
+    @blp.alt_response(400, schema=RefusalSchema, description="refused before running")
+    @blp.alt_response(403, schema=RefusalSchema, description="refused: permissions only")
+    @blp.alt_response(409, description="the executionId is already used by this agent")
+    @blp.alt_response(429, description="over a rate limit or the concurrent-runs limit")
+    def post(self, body: dict[str, Any]) -> Response:
+        """Validate and run a workflow (200 for any run that started, whatever its outcome)"""
+        result, status = runtime.execute(
+            current_principal(), body["workflow"], validate=body["validate"]
+        )
+        return json_response(result, status)
+
+
+def init_app(app: Flask, api: Api) -> None:
+    api.register_blueprint(blp)

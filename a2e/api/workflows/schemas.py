@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields
+
+
+class WorkflowSourceField(fields.Field):
+    """A JSONL text, or a list of message objects (one per line)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            return value
+        raise ValidationError("a JSONL string or a list of message objects")
+
+
+class ValidateRequestSchema(Schema):
+    workflow = WorkflowSourceField(
+        required=True,
+        metadata={"description": "JSONL text, or a list of message objects",
+                  "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+    )
+
+
+class ExecuteRequestSchema(ValidateRequestSchema):
+    validate = fields.Boolean(
+        load_default=True,
+        metadata={"description": "false skips only the report; permission, host and "
+                                 "credential checks always run"},
+    )
+
+
+class IssueSchema(Schema):
+    line = fields.Integer(allow_none=True)
+    operationId = fields.String(allow_none=True)  # noqa: N815
+    type = fields.String()
+    message = fields.String()
+    suggestion = fields.String(allow_none=True)
+
+
+class ReportSchema(Schema):
+    valid = fields.Boolean()
+    errors = fields.List(fields.Nested(IssueSchema))
+    warnings = fields.List(fields.Nested(IssueSchema))
+
+
+class ProtocolErrorSchema(Schema):
+    type = fields.String()
+    message = fields.String()
+    operationId = fields.String()  # noqa: N815
+    details = fields.Dict()
+    suggestions = fields.List(fields.String())
+
+
+class RefusalSchema(ReportSchema):
+    error = fields.Nested(ProtocolErrorSchema)
+
+
+class ExecuteResponseSchema(Schema):
+    execution_id = fields.String()
+    status = fields.String(metadata={"description": "succeeded or failed"})
+    results = fields.Dict(metadata={"description": "opId → the value written at its outputPath"})
+    steps = fields.List(fields.Dict())
+    error = fields.Nested(ProtocolErrorSchema)
+    duration_ms = fields.Integer()
