@@ -1,0 +1,65 @@
+"""``a2e credentials ...``: values are read from stdin and never printed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from a2e.cli.common import emit, session_scope, settings
+from a2e.crypto import SecretBox
+from a2e.secret import load_secret_key
+from a2e.store.queries import agents as agent_queries
+from a2e.store.queries import credentials as queries
+
+
+@click.group("credentials")
+def credentials_group() -> None:
+    """Store, list and delete the credentials an agent's ApiCalls reference."""
+
+
+@credentials_group.command("set")
+@click.argument("agent")
+@click.argument("credential_id")
+def set_credential(agent: str, credential_id: str) -> None:
+    """Store CREDENTIAL_ID for AGENT, reading the value from stdin.
+
+    The value is used verbatim (store "Bearer abc123" to send that header); one
+    trailing newline is dropped. It is encrypted with the server's secret key.
+    """
+    value = sys.stdin.read()
+    value = value.removesuffix("\n").removesuffix("\r")
+    box = SecretBox(load_secret_key(settings()))
+    try:
+        with session_scope(write=True) as session:
+            owner = agent_queries.read_agent(session, agent)
+            _, created = queries.write_credential(session, box, owner.id, credential_id, value)
+    except queries.InvalidCredential as exc:
+        raise click.ClickException(str(exc)) from None
+    emit({"agent": agent, "credential_id": credential_id, "created": created})
+
+
+@credentials_group.command("list")
+@click.argument("agent")
+def list_credentials(agent: str) -> None:
+    """Print AGENT's credential ids as one JSON array (never the values)."""
+    with session_scope() as session:
+        owner = agent_queries.read_agent(session, agent)
+        emit(sorted(queries.read_credential_ids(session, owner.id)))
+
+
+@credentials_group.command("delete")
+@click.argument("agent")
+@click.argument("credential_id")
+def delete_credential(agent: str, credential_id: str) -> None:
+    """Delete AGENT's credential CREDENTIAL_ID."""
+    with session_scope(write=True) as session:
+        owner = agent_queries.read_agent(session, agent)
+        deleted = queries.delete_credential(session, owner.id, credential_id)
+    if not deleted:
+        raise click.ClickException(f"agent {agent!r} has no credential {credential_id!r}")
+    emit({"agent": agent, "credential_id": credential_id, "deleted": True})
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(credentials_group)
