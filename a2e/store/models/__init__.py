@@ -2,6 +2,7 @@
 
 from a2e.store.base import Base
 from a2e.store.models.agents import Agent, ApiKey
+from a2e.store.models.audit import AuditEvent
 from a2e.store.models.credentials import Credential
 from a2e.store.models.limits import AgentLimits
 from a2e.store.models.runs import Run, RunStep
@@ -11,6 +12,7 @@ __all__ = [
     "Agent",
     "AgentLimits",
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Credential",
     "Run",

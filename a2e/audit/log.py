@@ -1,0 +1,170 @@
+"""The ``audit`` service: appends chained events, each in its own short transaction.
+
+Appending takes the chain lock (``lock_chain``: an advisory lock on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite), reads the head, and inserts the next row with
+``id = head.id + 1`` and ``prev_hash = head.hash`` before committing, so parallel
+writers in any number of processes never fork the chain. Call it outside any
+open write transaction of your own (on SQLite that would wait for itself).
+
+An event that cannot be written is logged at ERROR (action and request id) and
+the caller goes on: the audit trail never turns a finished change into a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from a2e.audit import actions
+from a2e.audit.chain import GENESIS, chain_hash, normalize_details
+from a2e.config import Settings
+from a2e.store.base import utcnow
+from a2e.store.models import AuditEvent
+from a2e.store.queries import audit as queries
+from a2e.store.session import Database
+
+log = logging.getLogger("a2e.audit")
+
+#: Detail keys whose values are replaced by ``[redacted]`` wherever they appear.
+REDACTED_KEYS = frozenset(
+    {"api_key", "apikey", "authorization", "password", "secret", "token", "credential_value"}
+)
+REDACTED = "[redacted]"
+#: Repeats of these actions from one client address are recorded at most once a window.
+THROTTLED_ACTIONS = frozenset({actions.AUTH_FAILED})
+THROTTLE_WINDOW = timedelta(minutes=1)
+#: Throttle entries kept per process before idle ones are forgotten.
+MAX_THROTTLE_ENTRIES = 10_000
+
+
+def scrub(value: Any) -> Any:
+    """``value`` with every :data:`REDACTED_KEYS` entry masked, at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if str(k).lower() in REDACTED_KEYS else scrub(v) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [scrub(item) for item in value]
+    return value
+
+
+@dataclass
+class _Pending:
+    """Failures from one address not yet written, and when the trail was last consulted."""
+
+    count: int = 0
+    checked_at: datetime | None = None
+
+
+class AuditLog:
+    """The sink ``a2e.api.events.record_event`` hands events to."""
+
+    def __init__(
+        self, db: Database, *, enabled: bool = True, now: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.enabled = enabled
+        self._now = now
+        self._pending: dict[str | None, _Pending] = {}
+        self._lock = threading.Lock()
+
+    def append(
+        self,
+        *,
+        action: str,
+        outcome: str,
+        actor: str | None,
+        agent_id: int | None,
+        target: str | None,
+        request_id: str | None,
+        client_ip: str | None,
+        details: Mapping[str, Any],
+    ) -> None:
+        if not self.enabled:
+            return
+        fields = {
+            "action": action, "outcome": outcome, "actor": actor, "agent_id": agent_id,
+            "target": target, "request_id": request_id, "client_ip": client_ip,
+            "details": normalize_details(scrub(details)),
+        }
+        try:
+            if action in THROTTLED_ACTIONS:
+                self._append_throttled(fields)
+            else:
+                with self.db.session(write=True) as session:
+                    self._write(session, fields)
+        except SQLAlchemyError as exc:
+            log.error(
+                "audit event %s not written: %s", action, type(exc).__name__,
+                extra={"request_id": request_id},
+            )
+
+    def _write(self, session: Session, fields: Mapping[str, Any]) -> AuditEvent:
+        queries.lock_chain(session)
+        head = queries.read_head(session)
+        row = dict(fields, id=head.id + 1 if head else 1, ts=self._now())
+        prev_hash = head.hash if head else GENESIS
+        return queries.create_event(
+            session, **row, prev_hash=prev_hash, hash=chain_hash(prev_hash, row)
+        )
+
+    def _append_throttled(self, fields: dict[str, Any]) -> None:
+        """Record the first failure from an address, then at most one per window with a count.
+
+        ``details.count`` is the number of failures this process saw from the address
+        since it last wrote one; another process's recent event also holds ours back.
+        """
+        address = fields["client_ip"]
+        now = self._now()
+        with self._lock:
+            pending = self._pending.setdefault(address, _Pending())
+            pending.count += 1
+            if pending.checked_at is not None and now - pending.checked_at < THROTTLE_WINDOW:
+                return
+            pending.checked_at = now
+            count = pending.count
+            self._forget_idle(now)
+        with self.db.session(write=True) as session:
+            queries.lock_chain(session)
+            last = queries.read_last_ts(session, fields["action"], address)
+            if last is not None and now - last < THROTTLE_WINDOW:
+                return
+            self._write(session, dict(fields, details={**fields["details"], "count": count}))
+        with self._lock:
+            pending.count -= count
+
+    def _forget_idle(self, now: datetime) -> None:
+        if len(self._pending) <= MAX_THROTTLE_ENTRIES:
+            return
+        for address, entry in list(self._pending.items()):
+            if entry.checked_at is None or now - entry.checked_at >= THROTTLE_WINDOW:
+                del self._pending[address]
+
+
+def record_cli_event(
+    settings: Settings,
+    action: str,
+    *,
+    outcome: str = actions.SUCCESS,
+    agent_id: int | None = None,
+    target: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Append an event made by the ``a2e`` command line (actor ``cli``), in its own transaction."""
+    db = Database.from_url(
+        settings.database_url, pool_size=1, busy_timeout_ms=settings.database["busy_timeout_ms"]
+    )
+    try:
+        AuditLog(db, enabled=settings.audit["enabled"]).append(
+            action=action, outcome=outcome, actor="cli", agent_id=agent_id, target=target,
+            request_id=None, client_ip=None, details=details or {},
+        )
+    finally:
+        db.dispose()

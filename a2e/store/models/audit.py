@@ -1,0 +1,39 @@
+"""The append-only, hash-chained audit trail (see ``a2e.audit``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from a2e.store.base import Base, BigId, JSONValue, UTCDateTime
+
+
+class AuditEvent(Base):
+    """One event. ``id`` is the chain position, assigned by the writer under the chain lock.
+
+    ``agent_id`` is deliberately not a foreign key: the trail outlives the agents it names.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_ts", "ts"),
+        Index("ix_audit_events_agent_id_id", "agent_id", "id"),
+        Index("ix_audit_events_action_id", "action", "id"),
+        Index("ix_audit_events_client_ip_action_id", "client_ip", "action", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agent_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
