@@ -170,10 +170,12 @@ def _one_of_operation_expression(config: Mapping[str, Any]) -> list[Finding]:
     return []
 
 
-def _difference_needs_other(config: Mapping[str, Any]) -> list[Finding]:
-    if config.get("operation") == "difference" and "otherPath" not in config:
-        return [Finding("operation 'difference' needs 'otherPath'")]
-    return []
+def _difference_keys(config: Mapping[str, Any]) -> list[Finding]:
+    """``otherPath`` is needed by, and ``otherPath``/``unit`` belong only to, ``difference``."""
+    if config.get("operation") == "difference":
+        return [] if "otherPath" in config else [Finding("operation 'difference' needs 'otherPath'")]
+    misplaced = [key for key in ("otherPath", "unit") if key in config]
+    return [Finding(f"{key!r} belongs to operation 'difference' only") for key in misplaced]
 
 
 def _store_key_readable(config: Mapping[str, Any]) -> list[Finding]:
@@ -295,7 +297,7 @@ _SPEC_LIST = (
             "unit": _opt("string", choices=("days", "hours", "minutes", "seconds", "months", "years")),
             "outputPath": _out_path(),
         },
-        _difference_needs_other,
+        _difference_keys,
     ),
     _spec(
         "FormatText",

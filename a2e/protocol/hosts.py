@@ -44,7 +44,9 @@ def host_of(url: str) -> str:
         raise ValidationError(f"invalid URL: {error}", details={"url": url[:200]}) from None
     if parts.scheme.lower() not in SCHEMES:
         raise PermissionDenied(
-            f"URL scheme {parts.scheme!r} is not allowed", details={"url": url[:200]}, suggestions=["use http or https"]
+            f"URL scheme {parts.scheme!r} is not allowed",
+            details={"url": url[:200]},
+            suggestions=["use http or https"],
         )
     if not host or _BAD_NETLOC.search(parts.netloc) or not _well_formed(host):
         raise ValidationError(f"URL {url[:200]!r} has no valid host", details={"url": url[:200]})

@@ -179,7 +179,11 @@ class _Parser:
         """The workflow, or None when there is no usable beginExecution."""
         if self.begin is None:
             if not self.issues:
-                self._issue(None, "the workflow has no beginExecution message", suggestion=f"end with {_EXAMPLE_BEGIN}")
+                self._issue(
+                    None,
+                    "the workflow has no beginExecution message",
+                    suggestion=f"end with {_EXAMPLE_BEGIN}",
+                )
             return None
         order = self.begin.order if self.begin.root is None else self._legacy_order(self.begin.root)
         return Workflow(
@@ -197,7 +201,9 @@ class _Parser:
         rest = [op_id for op_id in self.operations if op_id != root and op_id not in named]
         return (root, *rest)
 
-    def _issue(self, line: int | None, message: str, *, op_id: str | None = None, suggestion: str | None = None) -> None:
+    def _issue(
+        self, line: int | None, message: str, *, op_id: str | None = None, suggestion: str | None = None
+    ) -> None:
         self.issues.append(Issue(message, line=line, operation_id=op_id, suggestion=suggestion))
 
     def _enter(self, line: int, dialect: Dialect) -> bool:
@@ -207,7 +213,11 @@ class _Parser:
             return False
         self.dialect = dialect
         if self.begin is not None:
-            self._issue(line, f"a message after beginExecution (line {self.begin.line})", suggestion="send beginExecution last")
+            self._issue(
+                line,
+                f"a message after beginExecution (line {self.begin.line})",
+                suggestion="send beginExecution last",
+            )
             return False
         return True
 
@@ -216,7 +226,11 @@ class _Parser:
     def _add_dialect_a(self, line: int, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind not in _MESSAGE_TYPES:
-            self._issue(line, f"unknown message type {_show(kind)}", suggestion="use operationUpdate or beginExecution")
+            self._issue(
+                line,
+                f"unknown message type {_show(kind)}",
+                suggestion="use operationUpdate or beginExecution",
+            )
         elif self._enter(line, "A"):
             if kind == "operationUpdate":
                 self._operation(line, message.get("operationId"), message.get("operation"), "operationId")
@@ -240,7 +254,11 @@ class _Parser:
             if not isinstance(op_id, str):
                 self._issue(line, f"operationOrder holds {_show(op_id)}, not an operation id")
             elif op_id in ids:
-                self._issue(line, f"operationOrder names {_show(op_id)} twice", op_id=op_id if is_valid_id(op_id) else None)
+                self._issue(
+                    line,
+                    f"operationOrder names {_show(op_id)} twice",
+                    op_id=op_id if is_valid_id(op_id) else None,
+                )
             else:
                 self._require_defined(line, op_id, "operationOrder")
                 ids.append(op_id)
@@ -249,7 +267,9 @@ class _Parser:
     def _require_defined(self, line: int, op_id: str, where: str) -> None:
         if op_id not in self.operations:
             shown = op_id if is_valid_id(op_id) else None
-            self._issue(line, f"{where} names {_show(op_id)}, which no earlier operationUpdate defines", op_id=shown)
+            self._issue(
+                line, f"{where} names {_show(op_id)}, which no earlier operationUpdate defines", op_id=shown
+            )
 
     # dialect B
 
@@ -283,7 +303,9 @@ class _Parser:
             if isinstance(entry, dict):
                 self._operation(line, entry.get("id"), entry.get("operation"), "id")
             else:
-                self._issue(line, f'an operations entry must be an {{"id", "operation"}} object, not {_show(entry)}')
+                self._issue(
+                    line, f'an operations entry must be an {{"id", "operation"}} object, not {_show(entry)}'
+                )
 
     def _begin_b(self, line: int, root: Any) -> None:
         if not is_valid_id(root):

@@ -35,7 +35,17 @@ def test_host_of_refuses_other_schemes(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http:///x", "https://", "http://a b/", "http://evil\\@good.com/", "http://a..b/", "http://[zz]/", "http://h\t.com/", 5, None],
+    [
+        "http:///x",
+        "https://",
+        "http://a b/",
+        "http://evil\\@good.com/",
+        "http://a..b/",
+        "http://[zz]/",
+        "http://h\t.com/",
+        5,
+        None,
+    ],
 )
 def test_host_of_refuses_urls_without_a_valid_host(url: object) -> None:
     with pytest.raises(ValidationError):
@@ -81,7 +91,16 @@ def test_private_literals(host: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["example.com", "8.8.8.8", "::ffff:8.8.8.8", "2606:4700:4700::1111", "1.2.3.4.5", "256.1.1.1", "localhost.example.com"]
+    "host",
+    [
+        "example.com",
+        "8.8.8.8",
+        "::ffff:8.8.8.8",
+        "2606:4700:4700::1111",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "localhost.example.com",
+    ],
 )
 def test_public_or_name_literals(host: str) -> None:
     assert not is_private_literal(host)

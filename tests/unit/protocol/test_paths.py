@@ -51,7 +51,23 @@ def test_parse_path(path: str, segments: tuple) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["", "/", "workflow/x", "/a//b", "/a/", "/a b", "/a[x]", "/a[0", "/[0]", "/a.", "/a{b}", 5, None, "/" + "a" * 1000]
+    "path",
+    [
+        "",
+        "/",
+        "workflow/x",
+        "/a//b",
+        "/a/",
+        "/a b",
+        "/a[x]",
+        "/a[0",
+        "/[0]",
+        "/a.",
+        "/a{b}",
+        5,
+        None,
+        "/" + "a" * 1000,
+    ],
 )
 def test_parse_path_rejects_malformed(path: object) -> None:
     with pytest.raises(DataError, match="malformed path"):
@@ -77,7 +93,15 @@ def test_read_path(path: str, value: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/workflow/missing", "/workflow/users[2]", "/workflow/users/name", "/workflow/host/x", "/nothing", "/workflow/flag/x"]
+    "path",
+    [
+        "/workflow/missing",
+        "/workflow/users[2]",
+        "/workflow/users/name",
+        "/workflow/host/x",
+        "/nothing",
+        "/workflow/flag/x",
+    ],
 )
 def test_read_path_missing_raises_naming_the_path(path: str) -> None:
     with pytest.raises(DataError, match=re.escape(f"path {path} not found")) as raised:
@@ -93,7 +117,9 @@ def test_write_path_creates_objects_and_replaces_list_items() -> None:
     assert data == {"workflow": {"xs": [8, 9], "a": {"b": {"c": 1}}}}
 
 
-@pytest.mark.parametrize("path", ["/workflow/xs[2]", "/workflow/n/x", "/workflow/xs/name", "/workflow/xs[5].a"])
+@pytest.mark.parametrize(
+    "path", ["/workflow/xs[2]", "/workflow/n/x", "/workflow/xs/name", "/workflow/xs[5].a"]
+)
 def test_write_path_refuses_impossible_places(path: str) -> None:
     with pytest.raises(DataError, match="path"):
         write_path({"workflow": {"xs": [1, 2], "n": 3}}, path, 0)
@@ -104,7 +130,9 @@ def test_render_template() -> None:
     assert render_template(text, DATA) == 'https://api.example.com/users/7?q={"name":"Bob","id":8}&b=null'
 
 
-@pytest.mark.parametrize("text", ["{not a path}", "{ /workflow/host}", "{/workflow/a b}", "{/", "plain", "{}", "a}{b"])
+@pytest.mark.parametrize(
+    "text", ["{not a path}", "{ /workflow/host}", "{/workflow/a b}", "{/", "plain", "{}", "a}{b"]
+)
 def test_render_template_leaves_literals(text: str) -> None:
     assert render_template(text, DATA) == text
 
@@ -116,7 +144,9 @@ def test_render_template_missing_path_is_data_error() -> None:
 
 def test_render_template_encode() -> None:
     data = {"workflow": {"q": "a b/c"}}
-    assert render_template("/s?q={/workflow/q}", data, encode=lambda s: s.replace(" ", "%20")) == "/s?q=a%20b/c"
+    assert (
+        render_template("/s?q={/workflow/q}", data, encode=lambda s: s.replace(" ", "%20")) == "/s?q=a%20b/c"
+    )
 
 
 def test_resolve_refs_deep_copies_and_substitutes() -> None:
@@ -144,7 +174,11 @@ def test_resolve_refs_deep_copies_and_substitutes() -> None:
 
 
 def test_referenced_paths() -> None:
-    value = {"a": {"path": "/workflow/x"}, "b": ["{/workflow/y} {/loop/item}"], "c": {"credentialRef": {"id": "{/z}"}}}
+    value = {
+        "a": {"path": "/workflow/x"},
+        "b": ["{/workflow/y} {/loop/item}"],
+        "c": {"credentialRef": {"id": "{/z}"}},
+    }
     assert list(referenced_paths(value)) == ["/workflow/x", "/workflow/y", "/loop/item"]
 
 
@@ -169,12 +203,17 @@ def test_format_path_round_trips() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
-@given(data=st.dictionaries(st.sampled_from(["workflow", "loop", "0", "a"]), json_values, max_size=3), path=st.text(max_size=30))
+@given(
+    data=st.dictionaries(st.sampled_from(["workflow", "loop", "0", "a"]), json_values, max_size=3),
+    path=st.text(max_size=30),
+)
 def test_read_path_returns_value_or_data_error(data: dict, path: str) -> None:
     try:
         read_path(data, path)
@@ -182,7 +221,10 @@ def test_read_path_returns_value_or_data_error(data: dict, path: str) -> None:
         pass
 
 
-@given(data=st.dictionaries(st.sampled_from(["workflow", "a"]), json_values, max_size=2), path=st.text(max_size=30))
+@given(
+    data=st.dictionaries(st.sampled_from(["workflow", "a"]), json_values, max_size=2),
+    path=st.text(max_size=30),
+)
 def test_write_then_read_round_trips(data: dict, path: str) -> None:
     try:
         write_path(data, path, "v")

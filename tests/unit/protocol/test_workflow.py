@@ -29,7 +29,11 @@ def begin(*order: str, execution_id: str | None = "exec-1") -> dict:
 
 
 FETCH = {"method": "GET", "url": "https://api.example.com/users", "outputPath": "/workflow/users"}
-CHECK = {"condition": {"path": "/workflow/users", "operator": "exists"}, "ifTrue": ["notify"], "ifFalse": "wait"}
+CHECK = {
+    "condition": {"path": "/workflow/users", "operator": "exists"},
+    "ifTrue": ["notify"],
+    "ifFalse": "wait",
+}
 NOTIFY = {"method": "POST", "url": "https://api.example.com/n", "outputPath": "/workflow/n"}
 WAIT = {"duration": 10}
 LOOP = {"inputPath": "/workflow/users", "operations": ["per-user"]}
@@ -66,7 +70,9 @@ def test_dialect_a_and_legacy_dialect_parse_to_the_same_operations_and_order() -
     typed = parse_workflow(
         jsonl(*(update(*definition) for definition in definitions), begin("fetch", "check", "loop", "store"))
     )
-    legacy_operations = [{"id": op_id, "operation": {op_type: config}} for op_id, op_type, config in definitions]
+    legacy_operations = [
+        {"id": op_id, "operation": {op_type: config}} for op_id, op_type, config in definitions
+    ]
     legacy = parse_workflow(
         jsonl(
             {"operationUpdate": {"workflowId": "wf-1", "operations": legacy_operations}},
@@ -92,7 +98,10 @@ def test_legacy_root_first_and_bare_string_branch_targets() -> None:
         {"id": "op-5", "operation": {"Wait": WAIT}},
     ]
     workflow = parse_workflow(
-        jsonl({"operationUpdate": {"workflowId": "wf", "operations": operations}}, {"beginExecution": {"root": "op-5"}})
+        jsonl(
+            {"operationUpdate": {"workflowId": "wf", "operations": operations}},
+            {"beginExecution": {"root": "op-5"}},
+        )
     )
     assert workflow.order == ("op-5", "op-1", "op-2")
 
@@ -100,8 +109,18 @@ def test_legacy_root_first_and_bare_string_branch_targets() -> None:
 def test_legacy_several_update_messages() -> None:
     workflow = parse_workflow(
         jsonl(
-            {"operationUpdate": {"workflowId": "wf", "operations": [{"id": "a", "operation": {"Wait": WAIT}}]}},
-            {"operationUpdate": {"workflowId": "wf", "operations": [{"id": "b", "operation": {"Wait": WAIT}}]}},
+            {
+                "operationUpdate": {
+                    "workflowId": "wf",
+                    "operations": [{"id": "a", "operation": {"Wait": WAIT}}],
+                }
+            },
+            {
+                "operationUpdate": {
+                    "workflowId": "wf",
+                    "operations": [{"id": "b", "operation": {"Wait": WAIT}}],
+                }
+            },
             {"beginExecution": {"workflowId": "wf", "root": "b"}},
         )
     )
@@ -136,7 +155,12 @@ def test_blank_lines_are_ignored_and_lines_count_from_one() -> None:
 
 def test_a_later_update_replaces_the_earlier_one_in_place() -> None:
     workflow = parse_workflow(
-        jsonl(update("a", "Wait", WAIT), update("b", "Wait", WAIT), update("a", "Wait", {"duration": 5}), begin("b", "a"))
+        jsonl(
+            update("a", "Wait", WAIT),
+            update("b", "Wait", WAIT),
+            update("a", "Wait", {"duration": 5}),
+            begin("b", "a"),
+        )
     )
     assert list(workflow.operations) == ["a", "b"]
     assert workflow.operations["a"].config == {"duration": 5}
@@ -150,7 +174,9 @@ def test_config_is_read_only() -> None:
 
 
 def test_execution_id_is_optional() -> None:
-    assert parse_workflow(jsonl(update("a", "Wait", WAIT), begin("a", execution_id=None))).execution_id is None
+    assert (
+        parse_workflow(jsonl(update("a", "Wait", WAIT), begin("a", execution_id=None))).execution_id is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -158,23 +184,75 @@ def test_execution_id_is_optional() -> None:
     [
         (['{"type": "operationUpdate", '], 1, None, "invalid JSON"),
         (["[1, 2]"], 1, None, "must be a JSON object"),
-        (['{"type": "operationUpdate", "operationId": "a", "operation": {"x": NaN}}'], 1, None, "invalid JSON"),
+        (
+            ['{"type": "operationUpdate", "operationId": "a", "operation": {"x": NaN}}'],
+            1,
+            None,
+            "invalid JSON",
+        ),
         ([json.dumps({"hello": 1})], 1, None, "operationUpdate or a beginExecution"),
         ([json.dumps({"type": "run"})], 1, None, "unknown message type"),
-        ([json.dumps(update("a", "Wait", WAIT)), json.dumps({"type": "operationUpdate", "operationId": "b"})], 2, "b", "exactly one key"),
-        ([json.dumps({"type": "operationUpdate", "operationId": "b", "operation": {"Wait": {}, "Loop": {}}})], 1, "b", "exactly one key"),
-        ([json.dumps({"type": "operationUpdate", "operationId": "b", "operation": {"Wait": 5}})], 1, "b", "must be an object"),
+        (
+            [
+                json.dumps(update("a", "Wait", WAIT)),
+                json.dumps({"type": "operationUpdate", "operationId": "b"}),
+            ],
+            2,
+            "b",
+            "exactly one key",
+        ),
+        (
+            [
+                json.dumps(
+                    {"type": "operationUpdate", "operationId": "b", "operation": {"Wait": {}, "Loop": {}}}
+                )
+            ],
+            1,
+            "b",
+            "exactly one key",
+        ),
+        (
+            [json.dumps({"type": "operationUpdate", "operationId": "b", "operation": {"Wait": 5}})],
+            1,
+            "b",
+            "must be an object",
+        ),
         ([json.dumps(update("bad id", "Wait", WAIT))], 1, None, "must match"),
         ([json.dumps(update("x" * 101, "Wait", WAIT))], 1, None, "must match"),
-        ([json.dumps(update("a", "Wait", WAIT)), json.dumps(begin("a", "zzz"))], 2, "zzz", "no earlier operationUpdate"),
+        (
+            [json.dumps(update("a", "Wait", WAIT)), json.dumps(begin("a", "zzz"))],
+            2,
+            "zzz",
+            "no earlier operationUpdate",
+        ),
         ([json.dumps(update("a", "Wait", WAIT)), json.dumps(begin("a", "a"))], 2, "a", "twice"),
         ([json.dumps(update("a", "Wait", WAIT)), json.dumps(begin())], 2, None, "1 to 100"),
         ([json.dumps(update("a", "Wait", WAIT)), json.dumps(begin(*["a"] * 101))], 2, None, "1 to 100"),
-        ([json.dumps(update("a", "Wait", WAIT)), json.dumps(begin("a", execution_id="no/slash"))], 2, None, "executionId"),
+        (
+            [json.dumps(update("a", "Wait", WAIT)), json.dumps(begin("a", execution_id="no/slash"))],
+            2,
+            None,
+            "executionId",
+        ),
         ([json.dumps(update("a", "Wait", WAIT))], None, None, "no beginExecution"),
-        ([json.dumps(update("a", "Wait", WAIT)), json.dumps(begin("a")), json.dumps(begin("a"))], 3, None, "after beginExecution"),
-        ([json.dumps(begin("a")), json.dumps(update("a", "Wait", WAIT))], 1, "a", "no earlier operationUpdate"),
-        ([json.dumps(update("a", "Wait", WAIT)), json.dumps({"beginExecution": {"root": "a"}})], 2, None, "mixes"),
+        (
+            [json.dumps(update("a", "Wait", WAIT)), json.dumps(begin("a")), json.dumps(begin("a"))],
+            3,
+            None,
+            "after beginExecution",
+        ),
+        (
+            [json.dumps(begin("a")), json.dumps(update("a", "Wait", WAIT))],
+            1,
+            "a",
+            "no earlier operationUpdate",
+        ),
+        (
+            [json.dumps(update("a", "Wait", WAIT)), json.dumps({"beginExecution": {"root": "a"}})],
+            2,
+            None,
+            "mixes",
+        ),
         ([json.dumps({"beginExecution": {"root": "nope"}})], 1, "nope", "no earlier operationUpdate"),
         ([json.dumps({"beginExecution": {"root": ["a"]}})], 1, None, "root operation id"),
         ([json.dumps({"operationUpdate": {"operations": {"id": "a"}}})], 1, None, '"operations"'),
@@ -183,7 +261,9 @@ def test_execution_id_is_optional() -> None:
         ([json.dumps({"operationUpdate": []})], 1, None, "must be an object"),
     ],
 )
-def test_errors_name_line_and_operation(lines: list[str], line: int | None, op_id: str | None, fragment: str) -> None:
+def test_errors_name_line_and_operation(
+    lines: list[str], line: int | None, op_id: str | None, fragment: str
+) -> None:
     with pytest.raises(ValidationError) as raised:
         parse_workflow("\n".join(lines))
     first = errors_of(raised)[0]
@@ -233,7 +313,9 @@ def test_deep_nesting_in_list_form() -> None:
     for _ in range(100_000):
         nested = [nested]
     with pytest.raises(ValidationError, match="line 1"):
-        parse_workflow([{"type": "operationUpdate", "operationId": "a", "operation": {"Wait": {"x": nested}}}])
+        parse_workflow(
+            [{"type": "operationUpdate", "operationId": "a", "operation": {"Wait": {"x": nested}}}]
+        )
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
@@ -250,7 +332,9 @@ def test_other_sources_are_validation_errors(source: object) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=25,
 )
 message_like = st.fixed_dictionaries(
@@ -270,7 +354,8 @@ legacy_like = st.dictionaries(
             "workflowId": st.sampled_from(["wf", "x"]) | json_values,
             "root": st.sampled_from(["a", "b"]) | json_values,
             "operations": st.lists(
-                st.fixed_dictionaries({"id": st.sampled_from(["a", "b"]), "operation": json_values}), max_size=3
+                st.fixed_dictionaries({"id": st.sampled_from(["a", "b"]), "operation": json_values}),
+                max_size=3,
             )
             | json_values,
         },
@@ -285,7 +370,10 @@ def parses_or_rejects(source: object) -> None:
         assert isinstance(parse_workflow(source), Workflow)  # type: ignore[arg-type]
     except ValidationError as error:
         assert error.details["errors"]
-        assert all(set(issue) == {"line", "operationId", "type", "message", "suggestion"} for issue in error.details["errors"])
+        assert all(
+            set(issue) == {"line", "operationId", "type", "message", "suggestion"}
+            for issue in error.details["errors"]
+        )
 
 
 @given(st.text())
