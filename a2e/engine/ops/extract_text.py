@@ -1,0 +1,66 @@
+"""ExtractText: regular-expression matches in a string, time-bounded.
+
+Uses the ``regex`` package for its ``timeout``: a pattern that backtracks catastrophically
+fails with a TimeoutError instead of blocking the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import regex
+
+from a2e.engine.ops._common import Context, data_error, preview, read_string, regex_timeout
+from a2e.errors import ExecutionError, OperationTimeout
+
+OP = "ExtractText"
+FLAGS = {"IGNORECASE": regex.IGNORECASE, "MULTILINE": regex.MULTILINE, "DOTALL": regex.DOTALL}
+MAX_MATCHES = 10_000
+
+
+def run(ctx: Context, config: Mapping[str, Any]) -> Any:
+    """All matches (``all``, default) or the first one (null if none). A match is the
+    matched text; with named groups an object of them; with other groups a list of them."""
+    text = read_string(ctx, OP, config["inputPath"])
+    pattern = _compile(ctx, config["pattern"], config.get("flags", []))
+    shape = _shape(pattern)
+    timeout = regex_timeout(ctx, OP)
+    try:
+        if not config.get("all", True):
+            match = pattern.search(text, timeout=timeout)
+            return None if match is None else shape(match)
+        found: list[Any] = []
+        for match in pattern.finditer(text, timeout=timeout):
+            if len(found) == MAX_MATCHES:
+                raise ExecutionError(f"{OP}: more than {MAX_MATCHES} matches", operation_id=ctx.op_id,
+                                     suggestions=["Narrow the pattern, or set \"all\": false"])
+            found.append(shape(match))
+        return found
+    except TimeoutError:
+        raise OperationTimeout(f"{OP}: pattern {preview(pattern.pattern)} ran out of time after {timeout:.2f} s",
+                               operation_id=ctx.op_id,
+                               suggestions=["Avoid nested quantifiers such as (a+)+"]) from None
+
+
+def _compile(ctx: Context, pattern: str, flags: list[Any]) -> Any:
+    unknown = [flag for flag in flags if not isinstance(flag, str) or flag not in FLAGS]
+    if unknown:
+        raise data_error(ctx, OP, f"unknown flags {preview(unknown)}",
+                         suggestions=[f"Use any of {', '.join(FLAGS)}"])
+    combined = 0
+    for flag in flags:
+        combined |= FLAGS[flag]
+    try:
+        return regex.compile(pattern, combined)
+    except regex.error as exc:
+        raise data_error(ctx, OP, f"invalid pattern {preview(pattern)}: {exc}") from None
+
+
+def _shape(pattern: Any) -> Callable[[Any], Any]:
+    if pattern.groupindex:
+        names = list(pattern.groupindex)
+        return lambda match: {name: match.group(name) for name in names}
+    if pattern.groups:
+        return lambda match: list(match.groups())
+    return lambda match: match.group()
