@@ -10,6 +10,7 @@ from a2e.api.admin import agents as admin_agents
 from a2e.api.capabilities import resources as capabilities
 from a2e.api.credentials import resources as admin_credentials
 from a2e.api.executions import resources as executions
+from a2e.api.limits import resources as rate_limits
 from a2e.api.workflows import resources as workflows
 
-MODULES = (health, capabilities, admin_agents, admin_credentials, workflows, executions)
+MODULES = (health, rate_limits, capabilities, admin_agents, admin_credentials, workflows, executions)

@@ -6,6 +6,7 @@ from a2e.store.models.audit import AuditEvent
 from a2e.store.models.credentials import Credential
 from a2e.store.models.limits import AgentLimits
 from a2e.store.models.runs import Run, RunStep
+from a2e.store.models.usage import RunSlotLease, UsageWindow
 from a2e.store.models.workflows import SavedWorkflow, StoredValue
 
 __all__ = [
@@ -16,7 +17,9 @@ __all__ = [
     "Base",
     "Credential",
     "Run",
+    "RunSlotLease",
     "RunStep",
     "SavedWorkflow",
     "StoredValue",
+    "UsageWindow",
 ]

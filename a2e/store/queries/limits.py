@@ -7,8 +7,11 @@ config > the configured defaults. NULL in SQL means "the default"; 0 blocks.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from a2e.config import LIMIT_KEYS
@@ -38,3 +41,50 @@ def read_effective_limits(
     session: Session, agent: Agent, rate_limiting: Mapping[str, Any]
 ) -> dict[str, int]:
     return effective_limits(rate_limiting, agent.name, read_overrides(session, agent.id))
+
+
+@dataclass(frozen=True)
+class LimitSource:
+    """What an agent's effective limits are computed from, read in one query.
+
+    ``version`` is the override row's ``updated_at`` (None without a row): it changes
+    whenever an admin changes the limits or resets the usage.
+    """
+
+    name: str
+    overrides: dict[str, int | None]
+    version: datetime | None
+
+
+def read_limit_source(session: Session, agent_id: int) -> LimitSource | None:
+    row = session.execute(
+        select(Agent.name, AgentLimits)
+        .outerjoin(AgentLimits, AgentLimits.agent_id == Agent.id)
+        .where(Agent.id == agent_id)
+    ).first()
+    if row is None:
+        return None
+    name, overrides = row
+    return LimitSource(
+        name=name,
+        overrides={key: getattr(overrides, key) if overrides else None for key in LIMIT_KEYS},
+        version=overrides.updated_at if overrides else None,
+    )
+
+
+def write_overrides(
+    session: Session, agent_id: int, values: Mapping[str, int | None], now: datetime
+) -> dict[str, int | None]:
+    """Set the given override fields (None = the default), create the row if needed, and
+    move ``updated_at`` so that every process notices; returns all the overrides."""
+    row = session.get(AgentLimits, agent_id, with_for_update=True)
+    if row is None:
+        row = AgentLimits(agent_id=agent_id)
+        session.add(row)
+    for key, value in values.items():
+        if key not in LIMIT_KEYS:
+            raise KeyError(key)
+        setattr(row, key, value)
+    row.updated_at = now
+    session.flush()
+    return {key: getattr(row, key) for key in LIMIT_KEYS}

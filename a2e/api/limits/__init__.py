@@ -1,0 +1,1 @@
+"""Rate limiting over HTTP: request counting hooks, the status endpoint, admin limits."""

@@ -1,0 +1,151 @@
+"""``GET /api/v1/rate-limit/status`` (not counted) and the admin limits of an agent."""
+
+from __future__ import annotations
+
+import atexit
+import weakref
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, g, has_app_context
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint
+
+from a2e.api.admin.agents import agent_or_404
+from a2e.api.auth import current_principal, require_admin
+from a2e.api.events import record_event
+from a2e.api.limits.hooks import add_headers, count_request, rate_limits
+from a2e.api.limits.schemas import (
+    AgentLimitsSchema,
+    LimitsPatchSchema,
+    LimitsReplaceSchema,
+    RateLimitStatusSchema,
+)
+from a2e.api.state import AppState, state
+from a2e.engine.clock import SystemClock
+from a2e.limits.service import RateLimits
+from a2e.limits.windows import Window
+from a2e.store.base import utcnow
+from a2e.store.queries import limits as queries
+
+status_blp = Blueprint(
+    "rate_limit", __name__, url_prefix="/api/v1/rate-limit",
+    description="The calling agent's rate limits and usage",
+)
+admin_blp = Blueprint(
+    "admin_limits", __name__, url_prefix="/api/v1/admin/agents",
+    description="Per-agent limit overrides (admin)",
+)
+admin_blp.before_request(require_admin)
+
+
+@status_blp.route("/status")
+class RateLimitStatus(MethodView):
+    @status_blp.response(200, RateLimitStatusSchema)
+    def get(self) -> dict[str, Any]:
+        """Limits, usage, remaining and reset per window (this request is not counted)"""
+        service = rate_limits()
+        agent_id = current_principal().agent_id
+        if service.enabled:
+            effective = service.reader.read(agent_id)
+            if effective is not None:
+                g.rate_limit = service.limiter.usage(agent_id, "requests", effective.limits)
+        return service.status(agent_id)
+
+
+def _describe(agent_id: int, name: str, overrides: dict[str, int | None]) -> dict[str, Any]:
+    app_state = state()
+    return {
+        "agent_id": agent_id,
+        "name": name,
+        "enabled": app_state.settings.rate_limiting["enabled"],
+        "overrides": overrides,
+        "effective": queries.effective_limits(app_state.settings.rate_limiting, name, overrides),
+    }
+
+
+def _change(agent_ref: str, values: dict[str, int | None]) -> dict[str, Any]:
+    with state().db.session(write=True) as session:
+        agent = agent_or_404(session, agent_ref)
+        agent_id, name = agent.id, agent.name
+        overrides = queries.write_overrides(session, agent_id, values, utcnow())
+    record_event("limits.changed", target=f"agent:{name}", agent_id=agent_id,
+                 details={"changed": values})
+    return _describe(agent_id, name, overrides)
+
+
+@admin_blp.route("/<agent_ref>/limits")
+class AgentLimitsByRef(MethodView):
+    @admin_blp.response(200, AgentLimitsSchema)
+    def get(self, agent_ref: str) -> dict[str, Any]:
+        """An agent's limit overrides and the limits in force"""
+        with state().db.session() as session:
+            agent = agent_or_404(session, agent_ref)
+            return _describe(agent.id, agent.name, queries.read_overrides(session, agent.id))
+
+    @admin_blp.arguments(LimitsReplaceSchema)
+    @admin_blp.response(200, AgentLimitsSchema)
+    def put(self, body: dict[str, int | None], agent_ref: str) -> dict[str, Any]:
+        """Replace an agent's overrides (a missing field returns to the default)"""
+        return _change(agent_ref, body)
+
+    @admin_blp.arguments(LimitsPatchSchema)
+    @admin_blp.response(200, AgentLimitsSchema)
+    def patch(self, body: dict[str, int | None], agent_ref: str) -> dict[str, Any]:
+        """Change the given overrides of an agent (null returns one to the default)"""
+        return _change(agent_ref, body)
+
+
+class AppClock:
+    """The app's ``services["clock"]`` when one is registered (tests move a FakeClock),
+    else the system clock; looked up per call so it can be set after ``init_app``."""
+
+    def __init__(self, app_state: AppState) -> None:
+        self._services = app_state.services
+        self._system = SystemClock()
+
+    def _clock(self) -> Any:
+        return self._services.get("clock") or self._system
+
+    def now(self) -> datetime:
+        return self._clock().now()
+
+    def monotonic(self) -> float:
+        return self._clock().monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self._clock().sleep(seconds)
+
+
+def _audit_first_rejection(agent_id: int, window: Window) -> None:
+    if has_app_context():
+        record_event(
+            "rate_limit.rejected", outcome="denied", agent_id=agent_id,
+            target=f"agent:{agent_id}",
+            details={"limit": window.limit, "window": window.period, "counter": window.kind,
+                     "window_start": window.start.isoformat()},
+        )
+
+
+def _flush_at_exit(ref: weakref.ref[RateLimits]) -> None:
+    service = ref()
+    if service is not None:
+        service.flush()
+
+
+def init_app(app: Flask, api: Api) -> None:
+    app_state: AppState = app.extensions["a2e"]
+    settings = app_state.settings
+    service = RateLimits(
+        app_state.db, settings.rate_limiting, AppClock(app_state),
+        settings.execution["run_deadline_s"], on_first_rejection=_audit_first_rejection,
+    )
+    app_state.services["rate_limits"] = service
+    if service.enabled:
+        app_state.services["api_call_limiter"] = service
+        app_state.services["run_slots"] = service.run_slots
+        app.before_request(count_request)
+        app.after_request(add_headers)
+        atexit.register(_flush_at_exit, weakref.ref(service))
+    api.register_blueprint(status_blp)
+    api.register_blueprint(admin_blp)

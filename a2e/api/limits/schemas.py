@@ -1,0 +1,63 @@
+"""Bodies of the rate-limit endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from a2e.config import LIMIT_KEYS
+
+
+def _override(**kwargs: object) -> fields.Integer:
+    return fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=0),
+        metadata={"description": "null: the configured default; 0: blocked"}, **kwargs,
+    )
+
+
+class LimitsReplaceSchema(Schema):
+    """PUT: every field replaced; a missing field returns to the default."""
+
+    requests_per_minute = _override(load_default=None)
+    requests_per_hour = _override(load_default=None)
+    requests_per_day = _override(load_default=None)
+    api_calls_per_minute = _override(load_default=None)
+    api_calls_per_hour = _override(load_default=None)
+    concurrent_runs = _override(load_default=None)
+
+
+class LimitsPatchSchema(Schema):
+    """PATCH: only the fields given change."""
+
+    requests_per_minute = _override()
+    requests_per_hour = _override()
+    requests_per_day = _override()
+    api_calls_per_minute = _override()
+    api_calls_per_hour = _override()
+    concurrent_runs = _override()
+
+
+def _counts(description: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(LIMIT_KEYS)), values=fields.Integer(),
+        metadata={"description": description},
+    )
+
+
+class AgentLimitsSchema(Schema):
+    agent_id = fields.Integer()
+    name = fields.String()
+    enabled = fields.Boolean(metadata={"description": "false: rateLimiting.enabled is off"})
+    overrides = fields.Dict(
+        keys=fields.String(), values=fields.Integer(allow_none=True),
+        metadata={"description": "the agent's own limits; null means the default"},
+    )
+    effective = _counts("the limits in force: override > rateLimiting.agents > defaults")
+
+
+class RateLimitStatusSchema(Schema):
+    agent_id = fields.Integer()
+    enabled = fields.Boolean()
+    limits = _counts("the limits in force, per limit")
+    usage = _counts("admitted in the current window (concurrent_runs: runs in flight)")
+    remaining = _counts("still admitted in the current window")
+    reset = _counts("seconds until the current window ends")

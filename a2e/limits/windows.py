@@ -1,0 +1,91 @@
+"""Fixed UTC windows and the rules that apply to an agent (pure: no I/O, no clock).
+
+A window is ``[start, start + period)`` with ``start`` a multiple of the period since the
+Unix epoch (UTC): minutes start at :00, hours at :00:00, days at 00:00:00 UTC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+PERIOD_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+#: Limit keys per counted kind, tightest period first.
+RULES = {
+    "requests": (
+        ("requests_per_minute", "minute"),
+        ("requests_per_hour", "hour"),
+        ("requests_per_day", "day"),
+    ),
+    "api_calls": (("api_calls_per_minute", "minute"), ("api_calls_per_hour", "hour")),
+}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def window_start(now: datetime, period: str) -> datetime:
+    seconds = PERIOD_SECONDS[period]
+    elapsed = int((now - EPOCH).total_seconds())
+    return EPOCH + timedelta(seconds=elapsed - elapsed % seconds)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One limit of one agent applied to the window containing a moment."""
+
+    kind: str
+    period: str
+    start: datetime
+    limit: int
+    limit_key: str
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=PERIOD_SECONDS[self.period])
+
+    def reset_after(self, now: datetime) -> int:
+        """Whole seconds until the window ends, at least 1 (a ``Retry-After`` value)."""
+        return max(1, math.ceil((self.end - now).total_seconds()))
+
+
+def windows_for(kind: str, limits: Mapping[str, int], now: datetime) -> tuple[Window, ...]:
+    return tuple(
+        Window(kind, period, window_start(now, period), int(limits[key]), key)
+        for key, period in RULES[kind]
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A window and how many it has admitted."""
+
+    window: Window
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.window.limit - self.used)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one admission: the windows that apply, the usage known after it
+    (every window when admitted; only the refusing one when refused), and the refusal."""
+
+    now: datetime
+    windows: tuple[Window, ...]
+    usage: tuple[Usage, ...]
+    refused: Window | None = None
+
+    @property
+    def admitted(self) -> bool:
+        return self.refused is None
+
+    @property
+    def retry_after(self) -> int:
+        return self.refused.reset_after(self.now) if self.refused else 0
+
+    def tightest(self) -> Usage:
+        """The window with the fewest remaining; on a tie, the one that resets last."""
+        return min(self.usage, key=lambda u: (u.remaining, -u.window.end.timestamp()))
