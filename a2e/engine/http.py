@@ -17,8 +17,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import ReadTimeoutError
 
-from a2e.errors import DataError, ExecutionError, OperationTimeout, PermissionDenied, ValidationError
-from a2e.protocol.hosts import host_allowed, host_of
+from a2e.engine.outbound import OutboundGuard
+from a2e.errors import ExecutionError, OperationTimeout
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers kept when a redirect leaves the origin; the rest (credentials above all) are dropped.
@@ -64,10 +64,13 @@ class _Request:
 class HttpClient:
     """Sends ApiCall requests through one shared ``requests.Session``."""
 
-    def __init__(self, session: requests.Session | None = None, max_redirects: int = 5) -> None:
+    def __init__(self, session: requests.Session | None = None, max_redirects: int = 5,
+                 guard: OutboundGuard | None = None) -> None:
         self.session = session or requests.Session()
         self.session.trust_env = False
         self.max_redirects = max_redirects
+        self.guard = guard or OutboundGuard()
+        self.guard.install(self.session)
 
     def send(
         self,
@@ -101,8 +104,9 @@ class HttpClient:
                 allowed_hosts: Sequence[str]) -> HttpResponse:
         deadline = time.monotonic() + timeout
         for _ in range(self.max_redirects + 1):
-            host = check_target(request.url, allowed_hosts)
-            response = self._request(request, host, deadline, max_bytes)
+            target = self.guard.check(request.url, allowed_hosts)
+            with self.guard.pinned(target):
+                response = self._request(request, target.host, deadline, max_bytes)
             location = response.headers.get("location")
             if response.status not in REDIRECT_STATUSES or not location:
                 return response
@@ -139,21 +143,6 @@ class HttpClient:
             raise ExecutionError(f"API call failed: could not connect to {host}") from None
         except requests.RequestException:
             raise ExecutionError(f"API call failed: invalid request to {host}") from None
-
-
-def check_target(url: str, allowed_hosts: Sequence[str]) -> str:
-    """The host of an http(s) ``url`` that is on ``allowed_hosts``; PermissionDenied if not."""
-    try:
-        host = host_of(url)
-    except ValidationError as exc:
-        raise DataError(f"API call URL is invalid: {exc.message}", details=exc.details) from None
-    if not host_allowed(host, allowed_hosts):
-        raise PermissionDenied(
-            f"Host {host!r} is not on this agent's allowed hosts",
-            details={"host": host},
-            suggestions=["Ask an administrator to add the host to the agent's allowed_hosts"],
-        )
-    return host
 
 
 def _redirected(request: _Request, status: int, url: str) -> _Request:

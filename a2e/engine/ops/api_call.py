@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from a2e.engine.context import OpContext
-from a2e.engine.http import check_target
+from a2e.engine.outbound import check_target
 from a2e.errors import DataError, ExecutionError, OperationTimeout
 from a2e.protocol.paths import to_text
 
