@@ -33,7 +33,9 @@ def prepare_to_serve(settings: Settings) -> None:
     try:
         recover_interrupted_runs(db)
     except SQLAlchemyError as exc:
-        log.warning("database unreachable at start (%s); serving 503 until it is back",
-                    type(exc).__name__)
+        log.warning(
+            "could not check for interrupted runs (%s: %s); serving anyway, with 503 "
+            "while the database is unavailable", type(exc).__name__, str(getattr(exc, "orig", exc))[:200],
+        )
     finally:
         db.dispose()

@@ -32,10 +32,16 @@ def current_owner() -> Owner:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (a zombie, killed but not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc: trust the signal check
+    state = stat.rpartition(")")[2].split()[:1]
+    return state not in (["Z"], ["X"])
