@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from a2e.store.models import Run, RunStep
@@ -132,3 +132,18 @@ def mark_interrupted(
                      "details": {"reason": "interrupted"}}
     session.flush()
     return [run.id for run in stale]
+
+
+def delete_finished_runs(session: Session, before: datetime, batch: int) -> int:
+    """Delete up to ``batch`` finished runs started before ``before`` (steps cascade)."""
+    ids = session.scalars(
+        select(Run.id)
+        .where(Run.status != "running", Run.started_at < before)
+        .order_by(Run.id)
+        .limit(batch)
+    ).all()
+    if not ids:
+        return 0
+    session.execute(delete(RunStep).where(RunStep.run_id.in_(ids)))
+    session.execute(delete(Run).where(Run.id.in_(ids)))
+    return len(ids)
