@@ -11,6 +11,9 @@ from a2e.api.capabilities import resources as capabilities
 from a2e.api.credentials import resources as admin_credentials
 from a2e.api.executions import resources as executions
 from a2e.api.limits import resources as rate_limits
+from a2e.api.saved_workflows import resources as saved_workflows
+from a2e.api.store import resources as store
 from a2e.api.workflows import resources as workflows
 
-MODULES = (health, rate_limits, capabilities, admin_agents, admin_credentials, workflows, executions)
+MODULES = (health, rate_limits, capabilities, admin_agents, admin_credentials, workflows, executions,
+           saved_workflows, store)

@@ -1,0 +1,47 @@
+"""Saved workflows: one row per version, per agent and name. Session first, never commits."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from a2e.store.models import SavedWorkflow
+
+WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def create_saved_workflow(session: Session, agent_id: int, name: str, jsonl: str) -> SavedWorkflow:
+    """Save ``jsonl`` as the next version of the agent's workflow ``name`` (1 for a new name).
+
+    Two concurrent saves of one name may collide on the (agent, name, version)
+    unique constraint; the loser's flush raises IntegrityError.
+    """
+    latest = session.scalar(
+        select(func.max(SavedWorkflow.version)).where(
+            SavedWorkflow.agent_id == agent_id, SavedWorkflow.name == name
+        )
+    )
+    row = SavedWorkflow(agent_id=agent_id, name=name, version=(latest or 0) + 1, jsonl=jsonl)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def read_saved_workflow(
+    session: Session, agent_id: int, name: str, version: int | None = None
+) -> SavedWorkflow | None:
+    """The given version of the agent's workflow ``name``, or its latest; None if absent."""
+    query = select(SavedWorkflow).where(SavedWorkflow.agent_id == agent_id, SavedWorkflow.name == name)
+    if version is not None:
+        query = query.where(SavedWorkflow.version == version)
+    return session.scalar(query.order_by(SavedWorkflow.version.desc()).limit(1))
+
+
+def delete_saved_workflow(session: Session, agent_id: int, name: str) -> int:
+    """Delete every version of the agent's workflow ``name``; how many there were."""
+    result = session.execute(
+        delete(SavedWorkflow).where(SavedWorkflow.agent_id == agent_id, SavedWorkflow.name == name)
+    )
+    return result.rowcount
