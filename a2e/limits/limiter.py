@@ -15,7 +15,7 @@ from typing import Any
 
 from a2e.engine.ports import Clock
 from a2e.limits.storage import UsageStorage
-from a2e.limits.windows import Decision, Usage, Window, windows_for
+from a2e.limits.windows import PERIOD_SECONDS, Decision, Usage, Window, windows_for
 
 log = logging.getLogger("a2e.limits")
 #: Seconds between flushes of the refusal counts a process has batched.
@@ -70,7 +70,7 @@ class Limiter:
                     now, windows, tuple(Usage(w, admission.counts[w.period]) for w in windows)
                 )
         full = blocked or [w for w in windows if w.period in admission.full]
-        refused = max(full, key=lambda w: w.end)
+        refused = _latest(full)
         with self._lock:
             for window in full:
                 self._full[(agent_id, kind, window.period)] = (window.start, window.limit, version)
@@ -113,8 +113,13 @@ class Limiter:
                     found.append(window)
                 else:
                     del self._full[key]
-        return max(found, key=lambda w: w.end) if found else None
+        return _latest(found) if found else None
 
     def _maybe_flush(self) -> None:
         if self._pending and self.clock.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
+
+
+def _latest(windows: list[Window]) -> Window:
+    """The window that ends last (on a tie, the longer period): waiting for it frees all."""
+    return max(windows, key=lambda w: (w.end, PERIOD_SECONDS[w.period]))
