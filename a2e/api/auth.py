@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flask import Flask, g, request
 from flask_smorest import abort
 
+from a2e.api.events import record_event
 from a2e.api.state import state
 from a2e.protocol.model import AgentPermissions
 from a2e.store.models import Agent
@@ -67,12 +68,15 @@ def authenticate_request() -> None:
         return
     key = presented_key()
     if key is None:
+        record_event("auth.failed", outcome="failure", details={"reason": "no key"})
         abort(401, message="an API key is required (Authorization: Bearer <key> or X-API-Key)")
     with state().db.session() as session:
         agent = agent_queries.authenticate(session, key)
-        if agent is None:
-            abort(401, message="the API key is not valid")
-        g.principal = Principal.of(agent)
+        principal = None if agent is None else Principal.of(agent)
+    if principal is None:
+        record_event("auth.failed", outcome="failure", details={"reason": "invalid key"})
+        abort(401, message="the API key is not valid")
+    g.principal = principal
 
 
 def current_principal() -> Principal:

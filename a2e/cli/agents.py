@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from a2e.cli.common import emit, session_scope
+from a2e.audit import record_cli_event
+from a2e.cli.common import emit, session_scope, settings
 from a2e.protocol.catalog import OPERATION_TYPES
 from a2e.store.queries import agents as queries
 
@@ -32,6 +33,8 @@ def create(name: str, admin: bool, allow_ops: tuple[str, ...], allow_hosts: tupl
             session, name, admin=admin,
             allowed_operations=list(allow_ops) or None, allowed_hosts=allow_hosts,
         )
+    record_cli_event(settings(), "agent.created", target=issued.name, agent_id=issued.agent_id,
+                     details={"admin": admin})
     emit(issued.to_dict())
 
 
@@ -49,7 +52,10 @@ def disable(name: str) -> None:
     with session_scope(write=True) as session:
         agent = queries.read_agent(session, name)
         agent.disabled = True
-        emit(agent.describe())
+        described = agent.describe()
+    record_cli_event(settings(), "agent.disabled", target=described["name"],
+                     agent_id=described["agent_id"])
+    emit(described)
 
 
 @click.group("keys")
@@ -63,6 +69,7 @@ def rotate(name: str) -> None:
     """Revoke NAME's keys and print a new one as {"agent_id", "name", "api_key"}."""
     with session_scope(write=True) as session:
         issued = queries.rotate_keys(session, queries.read_agent(session, name))
+    record_cli_event(settings(), "key.rotated", target=issued.name, agent_id=issued.agent_id)
     emit(issued.to_dict())
 
 

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
 from sqlalchemy.orm import Session
 
+from a2e import keys
 from a2e.api.admin.schemas import (
     AgentCreateSchema,
     AgentSchema,
@@ -17,6 +18,7 @@ from a2e.api.admin.schemas import (
     IssuedKeySchema,
 )
 from a2e.api.auth import require_admin
+from a2e.api.events import record_event
 from a2e.api.state import state
 from a2e.store.models import Agent
 from a2e.store.queries import agents as queries
@@ -60,6 +62,8 @@ class Agents(MethodView):
                 )
         except queries.AgentExists as exc:
             abort(409, message=str(exc))
+        record_event("agent.created", target=issued.name, agent_id=issued.agent_id,
+                     details={"admin": body["admin"]})
         return issued.to_dict()
 
 
@@ -87,7 +91,11 @@ class AgentByRef(MethodView):
             if "disabled" in body:
                 agent.disabled = body["disabled"]
             session.flush()
-            return agent.describe()
+            described = agent.describe()
+        action = "agent.disabled" if body.get("disabled") else "agent.updated"
+        record_event(action, target=described["name"], agent_id=described["agent_id"],
+                     details={"changed": sorted(body)})
+        return described
 
 
 @blp.route("/<agent_ref>/keys")
@@ -102,7 +110,10 @@ class AgentKeys(MethodView):
     def post(self, agent_ref: str) -> dict[str, Any]:
         """Issue an additional key for an agent; shown once"""
         with state().db.session(write=True) as session:
-            return queries.create_key(session, agent_or_404(session, agent_ref)).to_dict()
+            issued = queries.create_key(session, agent_or_404(session, agent_ref))
+        record_event("key.created", target=issued.name, agent_id=issued.agent_id,
+                     details={"prefix": keys.prefix_of(issued.api_key)})
+        return issued.to_dict()
 
 
 @blp.route("/<agent_ref>/keys/<prefix>")
@@ -111,8 +122,11 @@ class AgentKeyByPrefix(MethodView):
     def delete(self, agent_ref: str, prefix: str) -> None:
         """Revoke one key by its prefix"""
         with state().db.session(write=True) as session:
-            if not queries.revoke_key(session, agent_or_404(session, agent_ref), prefix):
-                abort(404, message=f"no active key with prefix {prefix!r}")
+            agent = agent_or_404(session, agent_ref)
+            revoked, agent_id, name = queries.revoke_key(session, agent, prefix), agent.id, agent.name
+        if not revoked:
+            abort(404, message=f"no active key with prefix {prefix!r}")
+        record_event("key.revoked", target=name, agent_id=agent_id, details={"prefix": prefix})
 
 
 def init_app(app: Flask, api: Api) -> None:

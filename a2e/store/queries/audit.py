@@ -94,7 +94,7 @@ def read_events(
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     order = AuditEvent.id.desc() if newest_first else AuditEvent.id
-    return session.execute(query.order_by(order).limit(limit)).tuples().all()
+    return [(event, name) for event, name in session.execute(query.order_by(order).limit(limit))]
 
 
 def count_events(session: Session, where: AuditFilter = AuditFilter()) -> int:

@@ -1,0 +1,1 @@
+"""Admin audit query and export: ``GET /api/v1/admin/audit``."""

@@ -1,0 +1,79 @@
+"""``GET /api/v1/admin/audit``: query the audit trail (admin keys only); registers the sink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint, abort
+
+from a2e.api.audit.schemas import AuditPageSchema, AuditQueryArgsSchema
+from a2e.api.auth import require_admin
+from a2e.api.pagination import decode_cursor, page
+from a2e.api.state import AppState, state
+from a2e.audit import AuditLog
+from a2e.audit.export import MEDIA_TYPES, describe, iter_rows, render
+from a2e.store.queries import agents as agent_queries
+from a2e.store.queries import audit as queries
+from a2e.store.queries.audit import AuditFilter
+
+DEFAULT_PAGE = 50
+
+blp = Blueprint(
+    "admin_audit", __name__, url_prefix="/api/v1/admin/audit",
+    description="The audit trail (admin)",
+)
+blp.before_request(require_admin)
+
+
+def agent_id_of(ref: str) -> int:
+    """An agent's id by name or id; an id is accepted even once the agent is gone."""
+    with state().db.session() as session:
+        try:
+            return agent_queries.read_agent(session, ref).id
+        except agent_queries.AgentNotFound as exc:
+            if ref.isdigit():
+                return int(ref)
+            abort(404, message=str(exc))
+            raise  # unreachable
+
+
+@blp.route("")
+class AuditEvents(MethodView):
+    @blp.arguments(AuditQueryArgsSchema, location="query")
+    @blp.response(200, AuditPageSchema)
+    @blp.alt_response(404, description="no agent with that name")
+    def get(self, args: dict[str, Any]) -> Any:
+        """Query audit events (JSON pages newest first; CSV or JSON Lines streamed)
+
+        ``format=csv`` or ``format=jsonl`` streams every matching event oldest first
+        (``text/csv``, ``application/x-ndjson``); ``limit`` then caps the rows.
+        """
+        where = AuditFilter(
+            agent_id=agent_id_of(args["agent"]) if args["agent"] is not None else None,
+            action=args["action"],
+            outcome=args["outcome"],
+            since=args["since"],
+            until=args["until"],
+        )
+        fmt = args["format"]
+        if fmt != "json":
+            rows = iter_rows(state().db, where, limit=args["limit"])
+            return Response(stream_with_context(render(rows, fmt)), mimetype=MEDIA_TYPES[fmt])
+        limit = args["limit"] or DEFAULT_PAGE
+        with state().db.session() as session:
+            events = queries.read_events(
+                session, where, limit=limit, before_id=decode_cursor(args["cursor"]),
+                newest_first=True,
+            )
+            items = [describe(event, name) for event, name in events]
+        return page(items, limit, items[-1]["id"] if items else None)
+
+
+def init_app(app: Flask, api: Api) -> None:
+    app_state: AppState = app.extensions["a2e"]
+    app_state.services["audit"] = AuditLog(
+        app_state.db, enabled=app_state.settings.audit["enabled"]
+    )
+    api.register_blueprint(blp)
