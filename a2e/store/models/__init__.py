@@ -3,6 +3,7 @@
 from a2e.store.base import Base
 from a2e.store.models.agents import Agent, ApiKey
 from a2e.store.models.audit import AuditEvent
+from a2e.store.models.cache import CacheEntry, CacheStats
 from a2e.store.models.credentials import Credential
 from a2e.store.models.limits import AgentLimits
 from a2e.store.models.runs import Run, RunStep
@@ -15,6 +16,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "CacheEntry",
+    "CacheStats",
     "Credential",
     "Run",
     "RunSlotLease",
