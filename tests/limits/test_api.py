@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from a2e.api import create_app
 from a2e.config import Settings
 from a2e.engine.clock import FakeClock
-from a2e.store.models import UsageWindow
+from a2e.store.models import AuditEvent, UsageWindow
 from a2e.store.session import Database
 from tests.helpers import auth
 
@@ -206,3 +206,49 @@ def test_refusals_are_counted_in_batches_without_a_write_each(
     assert minute_row() == (1, 1)  # the first refusal is written; the next 3 are batched
     app.extensions["a2e"].services["rate_limits"].flush()
     assert minute_row() == (1, 4)
+
+
+def test_admin_put_replaces_and_patch_changes_the_fields_given(
+    make_app: Callable[..., Flask], make_agent: Callable
+) -> None:
+    client = limited_client(make_app, agents={"a": {"requests_per_hour": 500}})
+    admin, key = make_agent("root", admin=True), make_agent("a")
+    url = "/api/v1/admin/agents/a/limits"
+    put = client.put(url, json={"requests_per_minute": 5, "concurrent_runs": 2}, headers=auth(admin))
+    assert put.status_code == 200
+    assert put.json["overrides"]["requests_per_minute"] == 5
+    assert put.json["effective"]["requests_per_hour"] == 500  # config for this agent
+    patched = client.patch(url, json={"api_calls_per_hour": 9}, headers=auth(admin)).json
+    assert (patched["overrides"]["requests_per_minute"], patched["overrides"]["api_calls_per_hour"]) == (5, 9)
+    replaced = client.put(url, json={"requests_per_day": 0}, headers=auth(admin)).json
+    assert replaced["overrides"]["requests_per_minute"] is None
+    assert replaced["effective"]["requests_per_minute"] == 60
+    assert client.get(f"/api/v1/admin/agents/{key.agent_id}/limits", headers=auth(admin)).json == replaced
+    assert client.patch(url, json={"requests_per_day": -1}, headers=auth(admin)).status_code == 400
+    assert client.patch(url, json={"per_day": 1}, headers=auth(admin)).status_code == 400
+    assert client.get("/api/v1/admin/agents/nobody/limits", headers=auth(admin)).status_code == 404
+    assert client.get(url, headers=auth(key)).status_code == 403
+
+
+def test_audit_records_the_first_refusal_per_window_and_each_change(
+    make_app: Callable[..., Flask], make_agent: Callable, db: Database, clock: FakeClock
+) -> None:
+    client = limited_client(make_app, requests_per_minute=1)
+    admin, key = make_agent("root", admin=True), make_agent("a")
+    for _ in range(4):
+        client.get(CAPS, headers=auth(key))
+    clock.advance(60)
+    for _ in range(3):
+        client.get(CAPS, headers=auth(key))
+    client.patch("/api/v1/admin/agents/a/limits", json={"requests_per_minute": 9}, headers=auth(admin))
+    with db.session() as session:
+        events = session.query(AuditEvent).filter(
+            AuditEvent.action.in_(["rate_limit.rejected", "limits.changed"])
+        ).order_by(AuditEvent.id).all()
+    assert [(e.action, e.outcome, e.agent_id) for e in events] == [
+        ("rate_limit.rejected", "denied", key.agent_id),
+        ("rate_limit.rejected", "denied", key.agent_id),
+        ("limits.changed", "success", key.agent_id),
+    ]
+    assert events[0].details["limit"] == 1 and events[0].details["window"] == "minute"
+    assert events[2].details == {"changed": {"requests_per_minute": 9}}
