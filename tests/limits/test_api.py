@@ -214,6 +214,7 @@ def test_admin_put_replaces_and_patch_changes_the_fields_given(
     client = limited_client(make_app, agents={"a": {"requests_per_hour": 500}})
     admin, key = make_agent("root", admin=True), make_agent("a")
     url = "/api/v1/admin/agents/a/limits"
+    assert client.get(url, headers=auth(key)).status_code == 403
     put = client.put(url, json={"requests_per_minute": 5, "concurrent_runs": 2}, headers=auth(admin))
     assert put.status_code == 200
     assert put.json["overrides"]["requests_per_minute"] == 5
@@ -227,7 +228,7 @@ def test_admin_put_replaces_and_patch_changes_the_fields_given(
     assert client.patch(url, json={"requests_per_day": -1}, headers=auth(admin)).status_code == 400
     assert client.patch(url, json={"per_day": 1}, headers=auth(admin)).status_code == 400
     assert client.get("/api/v1/admin/agents/nobody/limits", headers=auth(admin)).status_code == 404
-    assert client.get(url, headers=auth(key)).status_code == 403
+    assert client.get(url, headers=auth(key)).status_code == 429  # requests_per_day 0 blocks
 
 
 def test_audit_records_the_first_refusal_per_window_and_each_change(
