@@ -8,6 +8,7 @@ from __future__ import annotations
 from a2e.api import health
 from a2e.api.admin import agents as admin_agents
 from a2e.api.audit import resources as admin_audit
+from a2e.api.cache import resources as cache
 from a2e.api.capabilities import resources as capabilities
 from a2e.api.credentials import resources as admin_credentials
 from a2e.api.executions import resources as executions
@@ -17,4 +18,4 @@ from a2e.api.store import resources as store
 from a2e.api.workflows import resources as workflows
 
 MODULES = (health, rate_limits, capabilities, admin_agents, admin_audit, admin_credentials, workflows, executions,
-           saved_workflows, store)
+           saved_workflows, store, cache)

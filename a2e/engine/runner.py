@@ -6,6 +6,7 @@ no transaction spans the run. A failed step stops the run; results of earlier st
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
@@ -40,10 +41,14 @@ from a2e.errors import (
 )
 from a2e.protocol.catalog import check_config
 from a2e.protocol.model import ExecutionLimits, Operation, Workflow
+from a2e.protocol.paths import is_credential_ref
 
 logger = logging.getLogger(__name__)
 
-CACHEABLE_TYPES = frozenset({"ApiCall", "FilterData", "TransformData", "MergeData"})
+# Operations whose result depends on more than their input (time, side effects, nested steps).
+NEVER_CACHED = frozenset({"StoreData", "Wait", "Loop", "Conditional", "GetCurrentDateTime"})
+# Config keys naming the data paths an operation reads (MergeData: ``sources``, a list).
+INPUT_KEYS = ("inputPath", "otherPath")
 # Config keys that change how an operation runs but not what it computes.
 NON_KEY_OPTIONS = frozenset({"cache", "outputPath", "timeout", "idempotencyKey"})
 REDACTED = "[REDACTED]"
@@ -257,20 +262,27 @@ class _Run:
         return run
 
     def _cache_material(self, ctx: OpContext, op: Operation) -> Any:
-        """The cache key material, or None when this step is not to be cached."""
+        """The cache key material, or None when this step is not to be cached.
+
+        The config as written and as resolved (templates and path references), credential
+        values only as hashes, and the input data the operation reads. ApiCall: GET only,
+        unless the config says ``"cache": true``.
+        """
         config = op.config
         if (
             self.runner.cache is None
-            or op.op_type not in CACHEABLE_TYPES
+            or op.op_type in NEVER_CACHED
             or config.get("cache", True) is False
-            or (op.op_type == "ApiCall" and config["method"] != "GET")
+            or (op.op_type == "ApiCall" and config["method"] != "GET" and config.get("cache") is not True)
         ):
             return None
+        options = {k: v for k, v in config.items() if k not in NON_KEY_OPTIONS}
         sources = config.get("sources")
-        paths = [config.get("inputPath"), *(sources if isinstance(sources, list) else [])]
+        paths = [config.get(key) for key in INPUT_KEYS] + (sources if isinstance(sources, list) else [])
         try:
             return {
-                "config": ctx.resolve_refs({k: v for k, v in config.items() if k not in NON_KEY_OPTIONS}),
+                "config": options,
+                "resolved": _hash_credentials(ctx, ctx.resolve_refs(options)),
                 "inputs": {path: ctx.read(path) for path in paths if isinstance(path, str)},
             }
         except DataError:
@@ -290,6 +302,18 @@ class _Run:
         if isinstance(value, list):
             return [self.redact(item) for item in value]
         return value
+
+
+def _hash_credentials(ctx: OpContext, value: Any) -> Any:
+    """``value`` with each credential reference replaced by a hash of its secret."""
+    if is_credential_ref(value):
+        secret = ctx.with_credentials(value)
+        return {"credentialSha256": hashlib.sha256(f"a2e-cache:{secret}".encode()).hexdigest()}
+    if isinstance(value, dict):
+        return {key: _hash_credentials(ctx, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hash_credentials(ctx, item) for item in value]
+    return value
 
 
 def _ms(seconds: float) -> int:

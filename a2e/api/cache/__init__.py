@@ -1,0 +1,1 @@
+"""The result cache over HTTP: statistics and invalidation, for an agent and for admins."""

@@ -1,0 +1,54 @@
+"""Bodies and query arguments of the cache endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+KEY_HASH = validate.Regexp(r"^[0-9a-f]{64}$", error="key must be a SHA-256 hex digest")
+
+
+class CacheCountsSchema(Schema):
+    hits = fields.Integer()
+    misses = fields.Integer()
+    writes = fields.Integer()
+    evictions = fields.Integer()
+    expirations = fields.Integer()
+    invalidations = fields.Integer()
+    entries = fields.Integer(metadata={"description": "entries held now"})
+    bytes = fields.Integer(metadata={"description": "JSON bytes held now"})
+    hit_rate = fields.Float(allow_none=True, metadata={"description": "hits / (hits + misses)"})
+
+
+class CacheStatsRowSchema(CacheCountsSchema):
+    agent_id = fields.Integer()
+    agent = fields.String(allow_none=True)
+    type = fields.String(metadata={"description": "operation type"})
+
+
+class CacheStatsSchema(Schema):
+    enabled = fields.Boolean()
+    max_size = fields.Integer()
+    max_bytes = fields.Integer(allow_none=True)
+    totals = fields.Nested(CacheCountsSchema)
+    rows = fields.List(fields.Nested(CacheStatsRowSchema),
+                       metadata={"description": "one per (agent, operation type)"})
+
+
+class InvalidateArgsSchema(Schema):
+    """Filters of the agent's own invalidation (none: all its entries)."""
+
+    type = fields.String(validate=validate.Length(min=1, max=50),
+                         metadata={"description": "only this operation type"})
+    key = fields.String(validate=KEY_HASH, metadata={"description": "only this key hash"})
+
+
+class AdminInvalidateArgsSchema(InvalidateArgsSchema):
+    """Filters of an admin invalidation (none: the whole cache)."""
+
+    agent = fields.String(validate=validate.Length(min=1, max=100),
+                          metadata={"description": "only this agent (name or id)"})
+
+
+class InvalidationSchema(Schema):
+    removed = fields.Integer()
+    filters = fields.Dict(keys=fields.String(), values=fields.Raw())
