@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify
+from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -104,6 +105,14 @@ def _dbapi_error(exc: DBAPIError) -> Response:
     return _unexpected(exc)
 
 
+def _rejected_by_database(exc: DatabaseDataError) -> Response:
+    """A request value the database cannot hold (too long, out of range, a NUL byte)."""
+    log.warning("database refused a value: %s", type(exc.orig).__name__,
+                extra={"request_id": g.get("request_id")})
+    return error_response(400, "a value in the request is not valid here "
+                               "(too long, out of range, or containing a NUL character)")
+
+
 def _unexpected(exc: Exception) -> Response:
     log.error(
         "unhandled %s", type(exc).__name__, exc_info=exc,
@@ -117,5 +126,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(A2EError, _protocol_error)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(PoolTimeout, _database_unavailable)
+    app.register_error_handler(DatabaseDataError, _rejected_by_database)
     app.register_error_handler(DBAPIError, _dbapi_error)
     app.register_error_handler(Exception, _unexpected)

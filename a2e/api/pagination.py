@@ -11,6 +11,8 @@ import binascii
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from a2e.store.base import parse_id
+
 MAX_LIMIT = 1000
 
 
@@ -30,8 +32,8 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind == "id" and value.isdigit():
-            return int(value)
+        if kind == "id" and (last_id := parse_id(value)) is not None:
+            return last_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     abort(400, message="cursor is not valid")

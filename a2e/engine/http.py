@@ -175,7 +175,7 @@ def _read_capped(raw: requests.Response, max_bytes: int, deadline: float, host: 
         details={"maxResponseBytes": max_bytes},
     )
     declared = raw.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise too_large
     chunks: list[bytes] = []
     size = 0

@@ -19,6 +19,18 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: The largest id any table can hold (BIGINT / SQLite INTEGER); larger ids cannot exist.
+MAX_ID = 2**63 - 1
+
+
+
+def parse_id(text: str) -> int | None:
+    """``text`` as a row id, or None when it is not ASCII digits within :data:`MAX_ID`."""
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
+        return int(text)
+    return None
+
+
 #: JSON everywhere, JSONB on PostgreSQL.
 JSONValue = JSON().with_variant(JSONB(), "postgresql")
 #: 64-bit ids on PostgreSQL; INTEGER on SQLite so the rowid autoincrements.

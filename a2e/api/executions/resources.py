@@ -19,6 +19,7 @@ from a2e.api.executions.schemas import (
 )
 from a2e.api.pagination import decode_cursor, page
 from a2e.api.state import state
+from a2e.store.base import MAX_ID
 from a2e.store.models import Run
 from a2e.store.queries import runs as queries
 
@@ -117,7 +118,7 @@ class AdminRuns(MethodView):
             return run_page(session, args, agent_id=agent_id, execution_id=args["execution_id"])
 
 
-@admin_blp.route("/<int:run_id>")
+@admin_blp.route(f"/<int(max={MAX_ID}):run_id>")
 class AdminRunById(MethodView):
     @admin_blp.response(200, ExecutionSchema)
     def get(self, run_id: int) -> dict[str, Any]:

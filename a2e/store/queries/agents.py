@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from a2e import keys
-from a2e.store.base import utcnow
+from a2e.store.base import parse_id, utcnow
 from a2e.store.models import Agent, ApiKey
 
 #: ``last_used_at`` is refreshed at most this often, so a request is not a write.
@@ -40,8 +40,9 @@ class IssuedKey:
 def read_agent(session: Session, ref: str | int) -> Agent:
     """An agent by unique name or by id (a numeric string is tried as a name first)."""
     agent = session.scalar(select(Agent).where(Agent.name == str(ref)))
-    if agent is None and str(ref).isdigit():
-        agent = session.get(Agent, int(ref))
+    agent_id = parse_id(str(ref))
+    if agent is None and agent_id is not None:
+        agent = session.get(Agent, agent_id)
     if agent is None:
         raise AgentNotFound(f"no agent named or numbered {ref!r}")
     return agent
