@@ -62,3 +62,10 @@ def test_openapi_document_needs_no_key(client):
     doc = client.get("/api/v1/openapi.json")
     assert doc.status_code == 200
     assert "/api/v1/capabilities" in doc.json["paths"]
+
+
+def test_a_value_the_database_cannot_hold_is_a_client_error(client, make_agent):
+    key = make_agent()
+    response = client.get("/api/v1/executions/a%00b", headers=auth(key))
+    assert response.status_code in (400, 404)  # PostgreSQL refuses NUL; SQLite finds nothing
+    assert response.is_json
