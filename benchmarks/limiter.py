@@ -1,0 +1,172 @@
+"""Limiter figures: admissions/s on PostgreSQL (one hot agent, 100 agents) next to the raw
+upsert through psycopg, SQLite latency under 4 processes, the cost of 1 M old usage rows,
+and the in-memory limiter as the baseline. (429 versus ``/health`` over HTTP is measured
+by ``benchmarks.http_load``.)
+
+``python -m benchmarks --only limiter [--quick]``
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from a2e.engine.clock import SystemClock
+from a2e.limits.limiter import Limiter
+from a2e.limits.sql import SqlUsageStorage
+from a2e.limits.storage import MemoryUsageStorage
+from a2e.limits.windows import windows_for
+from a2e.store.session import Database
+from benchmarks.common import (
+    Figure,
+    at_least,
+    at_most,
+    dialects,
+    log,
+    percentile,
+    rate,
+    scratch_database,
+)
+
+LIMITS = {"requests_per_minute": 10**9, "requests_per_hour": 10**9, "requests_per_day": 10**9}
+THREADS = 4
+RAW_UPSERT = """
+INSERT INTO usage_windows (agent_id, kind, period, window_start, admitted, rejected, quota)
+VALUES (%(a)s, 'requests', 'minute', %(m)s, 1, 0, %(q)s),
+       (%(a)s, 'requests', 'hour', %(h)s, 1, 0, %(q)s),
+       (%(a)s, 'requests', 'day', %(d)s, 1, 0, %(q)s)
+ON CONFLICT (agent_id, kind, period, window_start) DO UPDATE
+SET admitted = usage_windows.admitted + 1, quota = excluded.quota
+WHERE usage_windows.admitted < excluded.quota
+RETURNING period, admitted
+"""
+
+
+def add_agents(db: Database, count: int) -> list[int]:
+    with db.session(write=True) as session:
+        for n in range(count):
+            session.execute(text(
+                "INSERT INTO agents (name, is_admin, allowed_hosts, disabled, created_at) "
+                "VALUES (:n, false, '[]', false, CURRENT_TIMESTAMP)"
+            ), {"n": f"bench-{n}"})
+        return list(session.scalars(text("SELECT id FROM agents ORDER BY id")))
+
+
+def threaded_rate(make_call: Callable[[int], Callable[[], object]], seconds: float) -> float:
+    """Calls per second of ``THREADS`` threads, each repeating its own call."""
+    counts = [0] * THREADS
+
+    def work(index: int) -> None:
+        call = make_call(index)
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            call()
+            counts[index] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds
+
+
+def postgres_figures(seconds: float) -> list[Figure]:
+    with scratch_database("postgresql", "a2e_bench_limiter") as url:
+        db = Database.from_url(url, pool_size=THREADS)
+        agents = add_agents(db, 100)
+        limiter = Limiter(SqlUsageStorage(db), SystemClock())
+        hot = threaded_rate(lambda _i: lambda: limiter.check(agents[0], "requests", LIMITS), seconds)
+        spread = threaded_rate(
+            lambda i: (lambda it=iter(range(10**12)): limiter.check(
+                agents[(next(it) * THREADS + i) % 100], "requests", LIMITS)),
+            seconds,
+        )
+        db.dispose()
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+        def raw_call(_index: int) -> Callable[[], object]:
+            conn = psycopg.connect(dsn, autocommit=True)
+            windows = {w.period: w.start for w in windows_for("requests", LIMITS, datetime.now(timezone.utc))}
+            params = {"a": agents[1], "m": windows["minute"], "h": windows["hour"],
+                      "d": windows["day"], "q": 10**9}
+            return lambda: conn.execute(RAW_UPSERT, params).fetchall()
+
+        raw = threaded_rate(raw_call, seconds)
+    return [
+        Figure("admissions/s, one hot agent (PostgreSQL)", hot, "/s", at_least(2000)),
+        Figure("… versus the raw upsert through psycopg", hot, "/s", at_least(0.6, relative=True),
+               baseline=raw),
+        Figure("admissions/s, 100 agents (PostgreSQL)", spread, "/s", at_least(5000)),
+    ]
+
+
+def _sqlite_worker(url: str, agent_id: int, count: int, out: multiprocessing.Queue) -> None:
+    db = Database.from_url(url)
+    limiter = Limiter(SqlUsageStorage(db), SystemClock())
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        limiter.check(agent_id, "requests", LIMITS)
+        samples.append((time.perf_counter() - start) * 1000)
+    out.put(samples)
+    db.dispose()
+
+
+def sqlite_figures(count: int, old_rows: int, seconds: float) -> list[Figure]:
+    figures: list[Figure] = []
+    with scratch_database("sqlite", "a2e-bench-limiter") as url:
+        db = Database.from_url(url)
+        agents = add_agents(db, 4)
+        context = multiprocessing.get_context("fork")
+        queue: multiprocessing.Queue = context.Queue()
+        workers = [context.Process(target=_sqlite_worker, args=(url, agents[i], count, queue))
+                   for i in range(4)]
+        for worker in workers:
+            worker.start()
+        samples = [s for _ in workers for s in queue.get()]
+        for worker in workers:
+            worker.join()
+        figures += [
+            Figure("admission p50, 4 processes (SQLite)", percentile(samples, 0.5), "ms"),
+            Figure("admission p99, 4 processes (SQLite)", percentile(samples, 0.99), "ms", at_most(5)),
+            Figure("admission max, 4 processes (SQLite)", max(samples), "ms", at_most(100)),
+        ]
+        limiter = Limiter(SqlUsageStorage(db), SystemClock())
+        empty = rate(lambda: limiter.check(agents[0], "requests", LIMITS), seconds)
+        log(f"adding {old_rows:,} old usage rows")
+        with db.session(write=True) as session:
+            session.execute(text(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :rows - 1) "
+                "INSERT INTO usage_windows (agent_id, kind, period, window_start, admitted, rejected, quota) "
+                "SELECT :a, 'requests', 'minute', datetime('2020-01-01', '+' || i || ' minutes'), 1, 0, 60 FROM n"
+            ), {"rows": old_rows, "a": agents[1]})
+        crowded = rate(lambda: limiter.check(agents[0], "requests", LIMITS), seconds)
+        db.dispose()
+    figures.append(Figure(f"admission cost with {old_rows:,} old rows (SQLite)", empty / crowded,
+                          "× empty", at_most(1.2), note=f"{crowded:,.0f}/s vs {empty:,.0f}/s"))
+    return figures
+
+
+def memory_figure(seconds: float) -> Figure:
+    limiter = Limiter(MemoryUsageStorage(), SystemClock())
+    return Figure("admissions/s, in-memory limiter (baseline)",
+                  rate(lambda: limiter.check(1, "requests", LIMITS), seconds), "/s")
+
+
+def run(quick: bool) -> list[Figure]:
+    seconds = 1.0 if quick else 3.0
+    figures = [memory_figure(seconds)]
+    log("limiter: SQLite")
+    figures += sqlite_figures(300 if quick else 2000, 100_000 if quick else 1_000_000, seconds)
+    if "postgresql" in dialects():
+        log("limiter: PostgreSQL")
+        figures += postgres_figures(seconds)
+    return figures
