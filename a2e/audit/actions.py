@@ -13,13 +13,13 @@ DENIED = "denied"
 
 # -- requests and runs (recorded by the execute/validate path)
 AUTH_FAILED = "auth.failed"  # throttled per client address, details {"reason", "count"}
-WORKFLOW_VALIDATE = "workflow.validate"  # target: executionId or workflowId; details {"valid"}
-WORKFLOW_EXECUTE = "workflow.execute"  # outcome "denied" when refused before running
-RUN_STARTED = "run.started"  # target: execution id; details {"run_id"}
-RUN_FINISHED = "run.finished"  # outcome success|failure; details {"run_id", "status", "duration_ms"}
-STEP_FAILED = "step.failed"  # target: operation id; details {"run_id", "op_type", "error_type"}
-RATE_LIMIT_REJECTED = "rate_limit.rejected"  # first per agent, limit and window: {"limit", "window"}
-CACHE_INVALIDATED = "cache.invalidated"  # details {"type"?, "agent"?, "removed"}
+WORKFLOW_VALIDATE = "workflow.validate"  # outcome valid|invalid; details {"errors"}
+WORKFLOW_EXECUTE = "workflow.execute"  # outcome accepted|refused; details {"errors"}
+RUN_STARTED = "run.started"  # target run:<id>; details {"execution_id"}
+RUN_FINISHED = "run.finished"  # outcome success|failure; details {"status", "duration_ms"}
+STEP_FAILED = "step.failed"  # target run:<id>; details {"operation_id", "type", "error_type"}
+RATE_LIMIT_REJECTED = "rate_limit.rejected"  # first per agent, limit and window
+CACHE_INVALIDATED = "cache.invalidated"  # details: the filters and "removed"
 
 # -- management changes (admin API and CLI)
 AGENT_CREATED = "agent.created"
@@ -29,7 +29,7 @@ KEY_CREATED = "key.created"  # details {"prefix"}: the lookup prefix, never the 
 KEY_ROTATED = "key.rotated"
 KEY_REVOKED = "key.revoked"
 LIMITS_CHANGED = "limits.changed"
-CREDENTIAL_SET = "credential.set"  # target: credential id; never the value
+CREDENTIAL_SET = "credential.set"  # target <agent>/<credential id>; never the value
 CREDENTIAL_DELETED = "credential.deleted"
 WORKFLOW_SAVED = "workflow.saved"
 WORKFLOW_DELETED = "workflow.deleted"
