@@ -19,10 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import Flask
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
+from a2e.api import create_app
+from a2e.config import parse_settings
 from a2e.store.session import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,7 +122,8 @@ def percentile(samples: Sequence[float], q: float) -> float:
 
 
 def timed_ms(call: Callable[[], object], repeat: int) -> list[float]:
-    """Milliseconds of ``repeat`` calls, one sample each."""
+    """Milliseconds of ``repeat`` calls, one sample each (after one warm-up call)."""
+    call()
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -153,7 +158,24 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-# -- databases ----------------------------------------------------------------------
+# -- the app and databases ----------------------------------------------------------------------
+
+#: Limits high enough never to refuse, so that admission is still counted in SQL.
+UNLIMITED = {key: 10**9 for key in (
+    "requests_per_minute", "requests_per_hour", "requests_per_day",
+    "api_calls_per_minute", "api_calls_per_hour", "concurrent_runs")}
+
+
+def bench_app(url: str, log_dir: str) -> Flask:
+    """The app on ``url`` with limits that never refuse and a quiet console."""
+    settings = parse_settings(
+        {"database": {"url": url}, "rateLimiting": UNLIMITED},
+        {"A2E_SECRET_KEY": "benchmark-secret", "A2E_LOG_DIR": log_dir},
+    )
+    app = create_app(settings)
+    quiet_console()
+    return app
+
 
 def migrate(url: str) -> None:
     """``alembic upgrade head`` on ``url`` through a connection handed to env.py."""

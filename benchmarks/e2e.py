@@ -26,9 +26,7 @@ from typing import Any
 
 from flask import Flask
 
-from a2e.api import create_app
 from a2e.api.runtime import AuditedRunRecorder, execution_limits
-from a2e.config import parse_settings
 from a2e.engine.memory import MemoryRunRecorder, MemoryValueStore
 from a2e.engine.ports import AgentContext
 from a2e.engine.runner import Runner
@@ -40,10 +38,10 @@ from a2e.store.session import Database
 from benchmarks.common import (
     Figure,
     at_least,
+    bench_app,
     dialects,
     log,
     median,
-    quiet_console,
     rate,
     scratch_database,
 )
@@ -69,19 +67,11 @@ WORKFLOW = "\n".join(json.dumps(message) for message in (
         "outputPath": "/workflow/total"}}},
     {"type": "beginExecution", "operationOrder": ["paid", "per-category", "grand-total"]},
 ))
-#: Limits high enough never to refuse, so that admission is still counted in SQL.
-UNLIMITED = {key: 10**9 for key in (
-    "requests_per_minute", "requests_per_hour", "requests_per_day",
-    "api_calls_per_minute", "api_calls_per_hour", "concurrent_runs")}
 
 
 def build_app(url: str, log_dir: str, *, memory_runs: bool) -> Flask:
-    settings = parse_settings(
-        {"database": {"url": url}, "rateLimiting": UNLIMITED},
-        {"A2E_SECRET_KEY": "benchmark-secret", "A2E_LOG_DIR": log_dir},
-    )
-    app = create_app(settings)
-    quiet_console()
+    """The app as served, or (``memory_runs``) the baseline: runs and values in memory."""
+    app = bench_app(url, log_dir)
     if memory_runs:
         app_state = app.extensions["a2e"]
         services = app_state.services
