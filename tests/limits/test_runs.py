@@ -44,16 +44,17 @@ def make_app(settings_factory: Callable[..., Settings], clock: FakeClock):
 
 
 def loop_workflow(httpserver: HTTPServer, items: int) -> str:
-    """One ApiCall for the list, then one ApiCall per item inside a Loop."""
+    """One ApiCall for the list, then one ApiCall per item inside a Loop (uncached: a
+    cached result executes no ApiCall, so it is not counted)."""
     httpserver.expect_request("/items").respond_with_json(list(range(items)))
     httpserver.expect_request("/ping").respond_with_json({"pong": True})
     return jsonl(
         op("list", "ApiCall", method="GET", url=httpserver.url_for("/items"),
-           outputPath="/workflow/items"),
+           outputPath="/workflow/items", cache=False),
         op("each", "Loop", inputPath="/workflow/items", operations=["call"],
            outputPath="/workflow/out"),
         op("call", "ApiCall", method="GET", url=httpserver.url_for("/ping"),
-           outputPath="/workflow/current"),
+           outputPath="/workflow/current", cache=False),
         order=["list", "each"],
     )
 
