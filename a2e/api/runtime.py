@@ -20,6 +20,7 @@ from a2e.api.auth import Principal
 from a2e.api.events import record_event
 from a2e.api.state import AppState, state
 from a2e.engine.ports import AgentContext, RunFinish, RunStart, SavedWorkflowRef, StepRecord
+from a2e.engine.retry import RetryPolicy
 from a2e.engine.runner import Runner
 from a2e.errors import A2EError, ValidationError
 from a2e.protocol.model import ExecutionLimits, Workflow
@@ -75,6 +76,7 @@ def runner(app_state: AppState) -> Runner:
             values=SqlValueStore(app_state.db),
             clock=services.get("clock"),
             limiter=services.get("api_call_limiter"),
+            retry=RetryPolicy.from_settings(app_state.settings.retry),
             cache=services.get("result_cache"),
             credentials=services.get("credentials"),
             limits=execution_limits(app_state),

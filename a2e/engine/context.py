@@ -16,6 +16,7 @@ from typing import Any
 
 from a2e.engine.http import HttpClient
 from a2e.engine.ports import AgentContext, ApiCallLimiter, Clock, CredentialStore, ValueStore
+from a2e.engine.retry import RetryPolicy
 from a2e.errors import DataError, ExecutionError, OperationTimeout, PermissionDenied
 from a2e.protocol.model import ExecutionLimits, Operation
 from a2e.protocol.paths import (
@@ -65,6 +66,7 @@ class Services:
     values: ValueStore | None = None
     limiter: ApiCallLimiter | None = None
     credentials: CredentialStore | None = None
+    retry: RetryPolicy | None = None
 
 
 @dataclass
@@ -125,6 +127,11 @@ class OpContext:
     @property
     def limiter(self) -> ApiCallLimiter | None:
         return self._state.services.limiter
+
+    @property
+    def retry(self) -> RetryPolicy | None:
+        """ApiCall's retry policy (None: one attempt)."""
+        return self._state.services.retry
 
     @property
     def remaining_s(self) -> float:
@@ -208,6 +215,11 @@ class OpContext:
             )
         self._state.wait_spent_ms += ms
         self._state.services.clock.sleep(ms / 1000)
+
+    def pause(self, seconds: float) -> None:
+        """Wait between retries on the run's clock (bounded by the deadline, not by the Wait
+        budget: the retry policy never waits past the deadline)."""
+        self._state.services.clock.sleep(seconds)
 
     def record_attempt(self, entry: dict[str, Any]) -> None:
         """Add one HTTP attempt to this step's record."""

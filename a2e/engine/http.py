@@ -1,14 +1,15 @@
 """ApiCall's transport: one request, redirects followed by hand, the body read up to a cap.
 
-Kept apart from the operation so the outbound address guard and the retry policy live
-here. Error messages never quote request headers or bodies (they may carry secrets).
+Kept apart from the operation so the outbound address guard lives here; ApiCall repeats
+:meth:`HttpClient.send` under its retry policy. Error messages never quote request headers
+or bodies (they may carry secrets).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -25,7 +26,9 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CROSS_ORIGIN_HEADERS = frozenset({"accept", "accept-language", "user-agent"})
 CHUNK_BYTES = 64 * 1024
 
-AttemptLog = Callable[[dict[str, Any]], None]
+
+class ConnectionFailed(ExecutionError):
+    """The server could not be reached (retryable, as timeouts are)."""
 
 
 @dataclass(frozen=True)
@@ -82,23 +85,13 @@ class HttpClient:
         timeout: float,
         max_bytes: int,
         allowed_hosts: Sequence[str],
-        on_attempt: AttemptLog | None = None,
     ) -> HttpResponse:
         """One attempt: follow up to ``max_redirects`` redirects, each host checked.
 
         ``timeout`` (seconds) bounds the whole attempt. Any status is returned; transport
-        failures raise OperationTimeout, ExecutionError or PermissionDenied.
+        failures raise OperationTimeout, ConnectionFailed, ExecutionError or PermissionDenied.
         """
-        log = on_attempt or (lambda entry: None)
-        try:
-            response = self._follow(_Request(method, url, headers, body), timeout,
-                                    max_bytes, allowed_hosts)
-        except Exception as exc:
-            log({"attempt": 1, "status": None, "delay_s": 0.0,
-                 "error": getattr(exc, "error_type", "ExecutionError")})
-            raise
-        log({"attempt": 1, "status": response.status, "delay_s": 0.0})
-        return response
+        return self._follow(_Request(method, url, headers, body), timeout, max_bytes, allowed_hosts)
 
     def _follow(self, request: _Request, timeout: float, max_bytes: int,
                 allowed_hosts: Sequence[str]) -> HttpResponse:
@@ -140,7 +133,7 @@ class HttpClient:
         except requests.ConnectionError as exc:
             if exc.args and isinstance(exc.args[0], ReadTimeoutError):
                 raise OperationTimeout(f"API call to {host} timed out") from None
-            raise ExecutionError(f"API call failed: could not connect to {host}") from None
+            raise ConnectionFailed(f"API call failed: could not connect to {host}") from None
         except requests.RequestException:
             raise ExecutionError(f"API call failed: invalid request to {host}") from None
 

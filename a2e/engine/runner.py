@@ -31,6 +31,7 @@ from a2e.engine.ports import (
     StepRecord,
     ValueStore,
 )
+from a2e.engine.retry import RetryPolicy
 from a2e.errors import (
     A2EError,
     DataError,
@@ -96,6 +97,7 @@ class Runner:
         limiter: ApiCallLimiter | None = None,
         cache: ResultCache | None = None,
         credentials: CredentialStore | None = None,
+        retry: RetryPolicy | None = None,
         limits: ExecutionLimits | None = None,
         catalog: Mapping[str, OpFunction] = CATALOG,
     ) -> None:
@@ -106,6 +108,7 @@ class Runner:
             values=values,
             limiter=limiter,
             credentials=credentials,
+            retry=retry,
         )
         self.cache = cache
         self.limits = limits or ExecutionLimits()
