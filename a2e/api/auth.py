@@ -7,17 +7,21 @@ call :func:`require_admin`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import Flask, g, request
 from flask_smorest import abort
+from sqlalchemy.exc import SQLAlchemyError
 
 from a2e.api.events import record_event
 from a2e.api.state import state
 from a2e.protocol.model import AgentPermissions
+from a2e.store.base import utcnow
 from a2e.store.models import Agent
 from a2e.store.queries import agents as agent_queries
 
+log = logging.getLogger("a2e.auth")
 PUBLIC_PREFIXES = ("/api/v1/openapi.json", "/api/v1/docs")
 
 
@@ -70,13 +74,22 @@ def authenticate_request() -> None:
     if key is None:
         record_event("auth.failed", outcome="failure", details={"reason": "no key"})
         abort(401, message="an API key is required (Authorization: Bearer <key> or X-API-Key)")
-    with state().db.session() as session:
-        agent = agent_queries.authenticate(session, key)
-        principal = None if agent is None else Principal.of(agent)
-    if principal is None:
+    db = state().db
+    with db.session() as session:
+        found = agent_queries.authenticate(session, key)
+    if found is None:
         record_event("auth.failed", outcome="failure", details={"reason": "invalid key"})
         abort(401, message="the API key is not valid")
-    g.principal = principal
+    agent, api_key = found
+    g.principal = Principal.of(agent)
+    now = utcnow()
+    if agent_queries.needs_touch(api_key, now):
+        # Its own short write, at most once a minute per key; losing one is harmless.
+        try:
+            with db.session(write=True) as session:
+                agent_queries.touch_key(session, api_key.id, now)
+        except SQLAlchemyError as exc:
+            log.warning("could not record a key's last use: %s", type(exc).__name__)
 
 
 def current_principal() -> Principal:

@@ -101,12 +101,7 @@ def export(
 def _agent_id(ref: str) -> int:
     """By name or id; an id is accepted even once the agent is gone."""
     with session_scope() as session:
-        try:
-            return agent_queries.read_agent(session, ref).id
-        except agent_queries.AgentNotFound:
-            if ref.isdigit():
-                return int(ref)
-            raise
+        return agent_queries.read_agent_id(session, ref)
 
 
 def register(cli: click.Group) -> None:

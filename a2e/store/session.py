@@ -7,12 +7,16 @@ up front (``BEGIN IMMEDIATE``) instead of failing on a lock upgrade.
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "a2e_immediate"
@@ -31,8 +35,34 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(IMMEDIATE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get(IMMEDIATE):
+            _begin_immediate(conn.connection.dbapi_connection, busy_timeout_ms)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(dbapi_conn: Any, busy_timeout_ms: int) -> None:
+    """Take SQLite's write lock, retrying every ~0.5-2 ms until the busy timeout.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms each), which leaves
+    a waiting writer idle long after the lock is free; short transactions want a
+    tighter retry. The handler is switched off for this one statement only.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        attempt = 0
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            attempt += 1
+            time.sleep(min(0.002, 0.0005 * attempt) * (0.5 + random.random()))
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
 def make_engine(url: str | URL, *, pool_size: int = 5, busy_timeout_ms: int = 5000) -> Engine:

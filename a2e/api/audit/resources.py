@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from flask import Flask, Response, stream_with_context
@@ -31,10 +32,8 @@ def agent_id_of(ref: str) -> int:
     """An agent's id by name or id; an id is accepted even once the agent is gone."""
     with state().db.session() as session:
         try:
-            return agent_queries.read_agent(session, ref).id
+            return agent_queries.read_agent_id(session, ref)
         except agent_queries.AgentNotFound as exc:
-            if ref.isdigit():
-                return int(ref)
             abort(404, message=str(exc))
             raise  # unreachable
 
@@ -60,7 +59,10 @@ class AuditEvents(MethodView):
         fmt = args["format"]
         if fmt != "json":
             rows = iter_rows(state().db, where, limit=args["limit"])
-            return Response(stream_with_context(render(rows, fmt)), mimetype=MEDIA_TYPES[fmt])
+            # The first page is read here, so a filter the database refuses is still a 4xx.
+            first = list(itertools.islice(rows, 1))
+            stream = render(itertools.chain(first, rows), fmt)
+            return Response(stream_with_context(stream), mimetype=MEDIA_TYPES[fmt])
         limit = args["limit"] or DEFAULT_PAGE
         with state().db.session() as session:
             events = queries.read_events(

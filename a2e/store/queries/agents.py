@@ -48,6 +48,18 @@ def read_agent(session: Session, ref: str | int) -> Agent:
     return agent
 
 
+def read_agent_id(session: Session, ref: str) -> int:
+    """An agent's id by name or id; a well-formed id is accepted even once the agent is
+    gone (audit rows and reports outlive agents)."""
+    try:
+        return read_agent(session, ref).id
+    except AgentNotFound:
+        agent_id = parse_id(ref)
+        if agent_id is None:
+            raise
+        return agent_id
+
+
 def read_agents(session: Session) -> Sequence[Agent]:
     return session.scalars(select(Agent).order_by(Agent.id)).all()
 
@@ -106,8 +118,8 @@ def read_keys(session: Session, agent: Agent) -> Sequence[ApiKey]:
     ).all()
 
 
-def authenticate(session: Session, presented: str, now: datetime | None = None) -> Agent | None:
-    """The enabled agent owning an active key equal to ``presented``, else None."""
+def authenticate(session: Session, presented: str) -> tuple[Agent, ApiKey] | None:
+    """The enabled agent owning an active key equal to ``presented``, with that key."""
     prefix = keys.prefix_of(presented)
     if prefix is None:
         return None
@@ -121,7 +133,13 @@ def authenticate(session: Session, presented: str, now: datetime | None = None) 
     key, agent = row
     if not keys.matches(presented, key.key_hash) or key.revoked_at is not None or agent.disabled:
         return None
-    now = now or utcnow()
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    return agent
+    return agent, key
+
+
+def needs_touch(key: ApiKey, now: datetime) -> bool:
+    """Whether ``last_used_at`` is stale enough to be written again."""
+    return key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
+
+
+def touch_key(session: Session, key_id: int, now: datetime) -> None:
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
