@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from a2e.api import health
 from a2e.api.admin import agents as admin_agents
+from a2e.api.admin import saved_workflows as admin_saved_workflows
 from a2e.api.audit import resources as admin_audit
 from a2e.api.cache import resources as cache
 from a2e.api.capabilities import resources as capabilities
@@ -17,5 +18,17 @@ from a2e.api.saved_workflows import resources as saved_workflows
 from a2e.api.store import resources as store
 from a2e.api.workflows import resources as workflows
 
-MODULES = (health, rate_limits, capabilities, admin_agents, admin_audit, admin_credentials, workflows, executions,
-           saved_workflows, store, cache)
+MODULES = (
+    health,
+    rate_limits,
+    capabilities,
+    admin_agents,
+    admin_audit,
+    admin_credentials,
+    admin_saved_workflows,
+    workflows,
+    executions,
+    saved_workflows,
+    store,
+    cache,
+)

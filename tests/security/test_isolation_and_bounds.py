@@ -81,3 +81,14 @@ def test_a_slow_api_call_is_bounded_by_the_run_deadline(settings_factory, make_a
     assert body["error"]["type"] == "TimeoutError"
     assert elapsed < 3.5
     app.extensions["a2e"].db.dispose()
+
+
+def test_admin_sees_saved_workflows_of_every_agent(client, two_agents, make_agent):
+    admin = make_agent("root", admin=True)
+    listed = client.get("/api/v1/admin/saved-workflows?agent=alice", headers=auth(admin)).json
+    assert [(i["agent"], i["name"], i["version"]) for i in listed["items"]] == [("alice", "alice-flow", 1)]
+    assert "Calculate" in listed["items"][0]["workflow"]
+    assert client.get("/api/v1/admin/saved-workflows?agent=bob", headers=auth(admin)).json["items"] == []
+    assert client.get("/api/v1/admin/saved-workflows?agent=nobody", headers=auth(admin)).status_code == 404
+    _, bob = two_agents
+    assert client.get("/api/v1/admin/saved-workflows", headers=auth(bob)).status_code == 403

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from a2e.store.models import SavedWorkflow
+from a2e.store.models import Agent, SavedWorkflow
 
 WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -45,3 +45,23 @@ def delete_saved_workflow(session: Session, agent_id: int, name: str) -> int:
         delete(SavedWorkflow).where(SavedWorkflow.agent_id == agent_id, SavedWorkflow.name == name)
     )
     return result.rowcount
+
+
+def read_saved_workflows(
+    session: Session,
+    *,
+    limit: int,
+    agent_id: int | None = None,
+    name: str | None = None,
+    before_id: int | None = None,
+) -> list[tuple[SavedWorkflow, str]]:
+    """Saved versions of any agent with the agent's name, newest first (keyset by id)."""
+    query = select(SavedWorkflow, Agent.name).join(Agent, Agent.id == SavedWorkflow.agent_id)
+    if agent_id is not None:
+        query = query.where(SavedWorkflow.agent_id == agent_id)
+    if name is not None:
+        query = query.where(SavedWorkflow.name == name)
+    if before_id is not None:
+        query = query.where(SavedWorkflow.id < before_id)
+    rows = session.execute(query.order_by(SavedWorkflow.id.desc()).limit(limit)).all()
+    return [(row, agent_name) for row, agent_name in rows]
