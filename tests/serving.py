@@ -26,12 +26,13 @@ class ServerProcess:
     """``a2e serve --workers N`` as a child process; ``start()`` waits until it answers."""
 
     def __init__(self, database_url: str, workdir: Path, *, workers: int = 4,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
         self.log_dir = workdir / "logs"
         self.workers = workers
+        self.args = args
         self.env = {
             **os.environ,
             "A2E_DATABASE_URL": database_url,
@@ -45,7 +46,7 @@ class ServerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.output = open(self.workdir / f"server-{self.port}.out", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [A2E, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+            [A2E, "serve", "--port", str(self.port), "--workers", str(self.workers), *self.args],
             env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -56,13 +57,17 @@ def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> di
 @click.option("--port", default=None, type=int, help="Port (default: server.port, 8000).")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Gunicorn worker processes (default: server.workers, 1).")
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
+@click.option("--no-rate-limits", is_flag=True,
+              help="Switch rate limiting off for this server (as rateLimiting.enabled=false).")
+def serve(host: str | None, port: int | None, workers: int | None, no_rate_limits: bool) -> None:
     """Serve the API with gunicorn.
 
     Before serving, runs of this host left `running` by a process that is gone are
     marked `interrupted`. SIGTERM stops accepting and lets runs in flight finish.
     """
     config = settings()
+    if no_rate_limits:
+        config = replace(config, rate_limiting={**config.rate_limiting, "enabled": False})
     from a2e.startup import prepare_to_serve
 
     prepare_to_serve(config)

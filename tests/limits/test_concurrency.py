@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,8 +17,8 @@ import pytest
 
 from a2e.store.models import UsageWindow
 from a2e.store.session import Database
+from tests.serving import ServerProcess
 
-A2E = str(Path(sys.executable).parent / "a2e")
 CLIENTS, REQUESTS, LIMIT = 8, 40, 100
 CLIENT = textwrap.dedent("""
     import http.client, json, sys, time
@@ -38,40 +35,14 @@ CLIENT = textwrap.dedent("""
 """)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[int]:
     config = tmp_path / "a2e.json"
     config.write_text(json.dumps({"rateLimiting": {
         "requests_per_minute": 10_000, "requests_per_hour": LIMIT, "requests_per_day": 10_000,
     }}))
-    port = free_port()
-    env = {**os.environ, "A2E_DATABASE_URL": database_url, "A2E_CONFIG": str(config),
-           "A2E_SECRET_KEY": "system-test-secret", "A2E_LOG_DIR": str(tmp_path / "logs")}
-    with open(tmp_path / "server.out", "wb") as output:
-        process = subprocess.Popen(
-            [A2E, "serve", "--port", str(port), "--workers", "4"],
-            env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                        break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise AssertionError((tmp_path / "server.out").read_text()) from None
-                    time.sleep(0.1)
-            yield port
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+    with ServerProcess(database_url, tmp_path, workers=4, env={"A2E_CONFIG": str(config)}) as srv:
+        yield srv.port
 
 
 def wait_clear_of_the_hour_boundary() -> None:
