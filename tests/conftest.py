@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from a2e.api import create_app
 from a2e.config import Settings, parse_settings
+from a2e.engine.clock import FakeClock
 from a2e.store.models import Base
 from a2e.store.queries import agents as agent_queries
 from a2e.store.queries.agents import IssuedKey
@@ -114,6 +116,28 @@ def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Setting
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     return settings_factory()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock apps made by ``make_app`` run on; test modules may override it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def make_app(settings_factory: Callable[..., Settings], clock: FakeClock) -> Iterator[Callable[..., Flask]]:
+    """Apps on the test database sharing ``clock``: ``make_app(rateLimiting={...})``."""
+    made: list[Flask] = []
+
+    def make(settings: Settings | None = None, **sections: Any) -> Flask:
+        application = create_app(settings or settings_factory(**sections))
+        application.extensions["a2e"].services["clock"] = clock
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.extensions["a2e"].db.dispose()
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from a2e.api import create_app
-from a2e.config import Settings
 from a2e.engine.clock import FakeClock
 from tests.api.workflow_helpers import jsonl, op
 from tests.helpers import auth
@@ -20,22 +18,6 @@ __all__ = ["jsonl", "op"]
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-def make_app(settings_factory, clock) -> Iterator[Callable[..., Flask]]:
-    """Apps on the test database sharing one FakeClock; ``make_app(cache={...})``."""
-    made: list[Flask] = []
-
-    def make(settings: Settings | None = None, **sections: Any) -> Flask:
-        application = create_app(settings or settings_factory(**sections))
-        application.extensions["a2e"].services["clock"] = clock
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        application.extensions["a2e"].db.dispose()
 
 
 @pytest.fixture

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import datetime, timezone
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from a2e.api import create_app
-from a2e.config import Settings
 from a2e.engine.clock import FakeClock
 from a2e.store.models import AuditEvent, UsageWindow
 from a2e.store.session import Database
@@ -26,25 +24,8 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
-@pytest.fixture
-def make_app(
-    settings_factory: Callable[..., Settings], clock: FakeClock
-) -> Iterator[Callable[..., Flask]]:
-    apps: list[Flask] = []
-
-    def build(**rate_limiting: object) -> Flask:
-        app = create_app(settings_factory(rateLimiting=rate_limiting))
-        app.extensions["a2e"].services["clock"] = clock
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        app.extensions["a2e"].db.dispose()
-
-
 def limited_client(make_app: Callable[..., Flask], **rate_limiting: object) -> FlaskClient:
-    return make_app(**rate_limiting).test_client()
+    return make_app(rateLimiting=rate_limiting).test_client()
 
 
 def test_third_request_of_two_per_minute_is_429_until_the_window_rolls(
@@ -193,7 +174,7 @@ def test_zero_blocks_and_disabled_limits_nothing(
 def test_refusals_are_counted_in_batches_without_a_write_each(
     make_app: Callable[..., Flask], make_agent: Callable, db: Database, clock: FakeClock
 ) -> None:
-    app = make_app(requests_per_minute=1)
+    app = make_app(rateLimiting={"requests_per_minute": 1})
     client, key = app.test_client(), make_agent("a")
     for _ in range(5):
         client.get(CAPS, headers=auth(key))

@@ -10,8 +10,6 @@ from flask import Flask
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 
-from a2e.api import create_app
-from a2e.config import Settings
 from a2e.engine.clock import FakeClock
 from a2e.errors import RateLimited
 from a2e.store.models import Run, RunSlotLease, UsageWindow
@@ -26,21 +24,6 @@ EXECUTE = "/api/v1/workflows/execute"
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
-
-
-@pytest.fixture
-def make_app(settings_factory: Callable[..., Settings], clock: FakeClock):
-    apps: list[Flask] = []
-
-    def build(**rate_limiting: object) -> Flask:
-        app = create_app(settings_factory(rateLimiting=rate_limiting))
-        app.extensions["a2e"].services["clock"] = clock
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        app.extensions["a2e"].db.dispose()
 
 
 def loop_workflow(httpserver: HTTPServer, items: int) -> str:
@@ -66,7 +49,7 @@ def pings(httpserver: HTTPServer) -> int:
 def test_api_call_limit_counts_every_call_in_a_loop(
     make_app: Callable[..., Flask], make_agent: Callable, httpserver: HTTPServer, db: Database
 ) -> None:
-    client = make_app(api_calls_per_minute=4).test_client()
+    client = make_app(rateLimiting={"api_calls_per_minute": 4}).test_client()
     key = make_agent("looper")
     response = client.post(EXECUTE, headers=auth(key),
                            json={"workflow": loop_workflow(httpserver, 5)})
@@ -89,7 +72,7 @@ def test_api_calls_per_hour_hold_across_minutes(
     make_app: Callable[..., Flask], make_agent: Callable, httpserver: HTTPServer,
     clock: FakeClock,
 ) -> None:
-    client = make_app(api_calls_per_hour=4).test_client()
+    client = make_app(rateLimiting={"api_calls_per_hour": 4}).test_client()
     key = make_agent("hourly")
     workflow = loop_workflow(httpserver, 1)  # two ApiCalls per run
     statuses = []
@@ -104,7 +87,7 @@ def test_api_calls_per_hour_hold_across_minutes(
 def test_a_run_over_the_concurrent_limit_is_429_before_it_starts(
     make_app: Callable[..., Flask], make_agent: Callable, httpserver: HTTPServer, db: Database
 ) -> None:
-    app = make_app(concurrent_runs=1)
+    app = make_app(rateLimiting={"concurrent_runs": 1})
     client, key = app.test_client(), make_agent("busy")
     slots = app.extensions["a2e"].services["run_slots"]
     lease = slots.acquire(key.agent_id)  # a run in flight in some worker
@@ -126,7 +109,7 @@ def test_a_run_over_the_concurrent_limit_is_429_before_it_starts(
 def test_a_slot_is_released_when_the_block_fails(
     make_app: Callable[..., Flask], make_agent: Callable
 ) -> None:
-    slots = make_app(concurrent_runs=1).extensions["a2e"].services["run_slots"]
+    slots = make_app(rateLimiting={"concurrent_runs": 1}).extensions["a2e"].services["run_slots"]
     key = make_agent("a")
     with pytest.raises(ZeroDivisionError), slots.slot(key):
         assert slots.held(key.agent_id) == 1
@@ -139,7 +122,7 @@ def test_a_slot_is_released_when_the_block_fails(
 def test_leases_of_dead_processes_and_expired_leases_stop_counting(
     make_app: Callable[..., Flask], make_agent: Callable, db: Database, clock: FakeClock
 ) -> None:
-    slots = make_app(concurrent_runs=2).extensions["a2e"].services["run_slots"]
+    slots = make_app(rateLimiting={"concurrent_runs": 2}).extensions["a2e"].services["run_slots"]
     key = make_agent("a")
     first = slots.acquire(key.agent_id)
     slots.acquire(key.agent_id)
