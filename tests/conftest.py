@@ -119,6 +119,15 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment the ``a2e`` command reads, pointed at the test database."""
+    monkeypatch.setenv("A2E_DATABASE_URL", database_url)
+    monkeypatch.setenv("A2E_SECRET_KEY", SECRET)
+    monkeypatch.setenv("A2E_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.delenv("A2E_CONFIG", raising=False)
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     """The clock apps made by ``make_app`` run on; test modules may override it."""
     return FakeClock()

@@ -16,11 +16,7 @@ from a2e.store.models import AuditEvent
 
 
 @pytest.fixture
-def run_cli(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("A2E_DATABASE_URL", database_url)
-    monkeypatch.setenv("A2E_SECRET_KEY", "cli-test")
-    monkeypatch.setenv("A2E_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("A2E_CONFIG", raising=False)
+def run_cli(cli_env):
     runner = CliRunner()
 
     def run(*args: str, code: int = 0):

@@ -14,12 +14,7 @@ from tests.cache.conftest import get_op, jsonl, op
 
 
 @pytest.fixture
-def run_cli(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("A2E_DATABASE_URL", database_url)
-    monkeypatch.setenv("A2E_SECRET_KEY", "cli-test")
-    monkeypatch.setenv("A2E_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("A2E_CONFIG", raising=False)
-
+def run_cli(cli_env):
     def run(*args: str):
         result = CliRunner().invoke(cli, ["cache", *args])
         assert result.exit_code == 0, result.output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -181,12 +180,7 @@ def test_a_value_stored_under_another_secret_key_is_a_clear_error(app, admin, ma
 
 
 @pytest.fixture
-def run_cli(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("A2E_DATABASE_URL", database_url)
-    monkeypatch.setenv("A2E_SECRET_KEY", "test-secret-key-not-for-production")
-    monkeypatch.setenv("A2E_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("A2E_CONFIG", raising=False)
-
+def run_cli(cli_env):
     def run(*args: str, stdin: str | None = None, ok: bool = True):
         result = CliRunner().invoke(cli, list(args), input=stdin)
         assert (result.exit_code == 0) is ok, result.output

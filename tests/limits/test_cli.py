@@ -22,12 +22,7 @@ CAPS = "/api/v1/capabilities"
 
 
 @pytest.fixture
-def run_cli(database_url: str, tmp_path, monkeypatch) -> Callable[..., dict]:
-    monkeypatch.setenv("A2E_DATABASE_URL", database_url)
-    monkeypatch.setenv("A2E_SECRET_KEY", "cli-test")
-    monkeypatch.setenv("A2E_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("A2E_CONFIG", raising=False)
-
+def run_cli(cli_env) -> Callable[..., dict]:
     def run(*args: str, code: int = 0) -> dict:
         result = CliRunner().invoke(cli, ["limits", *args])
         assert result.exit_code == code, result.output

@@ -55,11 +55,7 @@ def test_cache_efficiency(db, seeded):
 
 
 @pytest.fixture
-def report(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("A2E_DATABASE_URL", database_url)
-    monkeypatch.setenv("A2E_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.delenv("A2E_CONFIG", raising=False)
-
+def report(cli_env):
     def run(*args: str, code: int = 0) -> str:
         result = CliRunner().invoke(cli, ["report", *args])
         assert result.exit_code == code, result.output
