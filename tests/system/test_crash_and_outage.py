@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -100,7 +99,11 @@ class TcpProxy:
                 downstream, _ = listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                downstream.close()
+                continue
             self.connections += [downstream, upstream]
             for a, b in ((downstream, upstream), (upstream, downstream)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -120,7 +123,12 @@ class TcpProxy:
                     pass
 
     def cut(self) -> None:
+        """Stop listening and drop every connection (shutdown wakes the blocked accept)."""
         assert self.listener is not None
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         for sock in self.connections:
             try:
@@ -152,14 +160,22 @@ def test_a_database_outage_is_503_and_the_service_recovers_without_restart(tmp_p
         key = agent_queries.create_agent(session, f"outage-{proxy.port}")
     database.dispose()
     with ServerProcess(proxied, tmp_path, workers=2) as server:
-        assert requests.get(f"{server.url}/api/v1/capabilities", headers=auth(key), timeout=10).ok
-        proxy.cut()
-        down = requests.get(f"{server.url}/api/v1/capabilities", headers=auth(key), timeout=20)
-        assert down.status_code == 503, down.text
-        assert down.headers["Retry-After"]
-        assert requests.get(f"{server.url}/health", timeout=20).status_code == 503
-        proxy.start()
-        recovered = wait_for(lambda: requests.get(
-            f"{server.url}/api/v1/capabilities", headers=auth(key), timeout=20).status_code == 200)
-        assert recovered
-        assert json.loads(requests.get(f"{server.url}/health", timeout=10).text)["status"] == "healthy"
+        try:
+            check_outage_and_recovery(server, proxy, key)
+        finally:
+            proxy.cut()
+
+
+def check_outage_and_recovery(server: ServerProcess, proxy: TcpProxy, key) -> None:
+    def capabilities() -> requests.Response:
+        return requests.get(f"{server.url}/api/v1/capabilities", headers=auth(key), timeout=20)
+
+    assert capabilities().ok
+    proxy.cut()
+    down = capabilities()
+    assert down.status_code == 503, down.text
+    assert down.headers["Retry-After"]
+    assert requests.get(f"{server.url}/health", timeout=20).status_code == 503
+    proxy.start()
+    wait_for(lambda: capabilities().status_code == 200)
+    assert requests.get(f"{server.url}/health", timeout=10).json()["status"] == "healthy"
