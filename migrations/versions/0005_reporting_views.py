@@ -2,6 +2,8 @@
 
 Plain SQL views over the tables of 0001-0004, one text per view with the only
 dialect difference (the UTC day of a timestamp) filled in per database.
+``agent_usage_daily`` aggregates each source per agent and day before the union and
+the join, so a month of a million runs is grouped once, not joined row by row.
 docs/reporting.md describes the columns and has example queries.
 
 Revision ID: 0005
@@ -28,22 +30,26 @@ DAY = {
 AGENT_USAGE_DAILY = """
 CREATE VIEW agent_usage_daily AS
 SELECT u.agent_id, a.name AS agent, u.day,
-       SUM(u.requests) AS requests,
-       SUM(u.rejected_requests) AS rejected_requests,
-       SUM(u.runs) AS runs,
-       SUM(u.failed_runs) AS failed_runs,
-       SUM(u.api_calls) AS api_calls
+       CAST(SUM(u.requests) AS BIGINT) AS requests,
+       CAST(SUM(u.rejected_requests) AS BIGINT) AS rejected_requests,
+       CAST(SUM(u.runs) AS BIGINT) AS runs,
+       CAST(SUM(u.failed_runs) AS BIGINT) AS failed_runs,
+       CAST(SUM(u.api_calls) AS BIGINT) AS api_calls
 FROM (
-    SELECT agent_id, {run_day} AS day, 0 AS requests, 0 AS rejected_requests, 1 AS runs,
-           CASE WHEN status = 'failed' THEN 1 ELSE 0 END AS failed_runs, 0 AS api_calls
+    SELECT agent_id, {run_day} AS day, 0 AS requests, 0 AS rejected_requests,
+           COUNT(*) AS runs,
+           SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed_runs,
+           0 AS api_calls
     FROM runs
+    GROUP BY agent_id, {run_day}
     UNION ALL
     SELECT agent_id, {window_day} AS day,
-           CASE WHEN kind = 'requests' AND period = 'hour' THEN admitted ELSE 0 END,
-           CASE WHEN kind = 'requests' THEN rejected ELSE 0 END,
+           SUM(CASE WHEN kind = 'requests' AND period = 'hour' THEN admitted ELSE 0 END),
+           SUM(CASE WHEN kind = 'requests' THEN rejected ELSE 0 END),
            0, 0,
-           CASE WHEN kind = 'api_calls' AND period = 'hour' THEN admitted ELSE 0 END
+           SUM(CASE WHEN kind = 'api_calls' AND period = 'hour' THEN admitted ELSE 0 END)
     FROM usage_windows
+    GROUP BY agent_id, {window_day}
 ) u
 JOIN agents a ON a.id = u.agent_id
 GROUP BY u.agent_id, a.name, u.day
