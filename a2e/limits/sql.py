@@ -21,11 +21,11 @@ class SqlUsageStorage:
         self.db = db
 
     def admit(self, agent_id: int, windows: Sequence[Window]) -> Admission:
-        with self.db.session(write=True) as session:
-            counts = queries.admit_windows(session, agent_id, windows)
+        with self.db.connection(write=True) as conn:
+            counts = queries.admit_windows(conn, agent_id, windows)
             if len(counts) == len(windows):
                 return Admission(counts)
-            session.rollback()  # some window was full: none of them moves
+            conn.rollback()  # some window was full: none of them moves
         return Admission({}, tuple(w.period for w in windows if w.period not in counts))
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:

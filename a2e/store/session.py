@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "a2e_immediate"
+#: Seconds a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
+PING_AFTER_IDLE_S = 1.0
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -65,27 +67,52 @@ def _begin_immediate(dbapi_conn: Any, busy_timeout_ms: int) -> None:
         dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
+def _ping_idle_connections(engine: Engine) -> None:
+    """Pre-ping, but only a connection that sat idle in the pool for a while.
+
+    A connection checked in a moment ago is almost surely alive, and pinging it would
+    add a round trip to every short transaction. One idle longer than
+    :data:`PING_AFTER_IDLE_S` is pinged; a dead one is replaced (the pool retries), so
+    the service recovers from a database restart without restarting itself. A
+    connection that dies while busy fails its request with a 503 and is invalidated.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("pooled connection is gone") from exc
+
+
 def make_engine(url: str | URL, *, pool_size: int = 5, busy_timeout_ms: int = 5000) -> Engine:
     """An engine for ``url`` (SQLite or PostgreSQL via psycopg 3)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             parsed,
-            pool_pre_ping=True,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         parsed,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
     )
+    _ping_idle_connections(engine)
+    return engine
 
 
 class Database:
@@ -118,6 +145,16 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def connection(self, *, write: bool = False) -> Iterator[Connection]:
+        """A Core transaction, for hot paths that need no ORM (same semantics as
+        :meth:`session`: committed on success, rolled back on any exception)."""
+        with self.engine.connect() as conn:
+            if write and self.dialect == "sqlite":
+                conn = conn.execution_options(**{IMMEDIATE: True})
+            with conn.begin():
+                yield conn
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

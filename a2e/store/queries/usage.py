@@ -6,10 +6,25 @@ transaction makes a partial admission all-or-nothing by rolling back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from a2e.limits.windows import Window
@@ -20,24 +35,47 @@ from a2e.store.owner import Owner
 _KEY = [UsageWindow.agent_id, UsageWindow.kind, UsageWindow.period, UsageWindow.window_start]
 
 
-def admit_windows(session: Session, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
+def admit_windows(conn: Connection, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
     """Add one to each window still below its limit; the new counts of those that moved.
 
     One statement: ``INSERT … ON CONFLICT DO UPDATE SET admitted = admitted + 1 WHERE
     admitted < limit RETURNING``. A window missing from the result was full; the
     caller rolls back so that no window moves. Every limit must be at least 1.
     """
-    statement = upsert(session, UsageWindow).values([
-        {"agent_id": agent_id, "kind": w.kind, "period": w.period, "window_start": w.start,
-         "admitted": 1, "rejected": 0, "quota": w.limit}
-        for w in windows
-    ])
-    statement = statement.on_conflict_do_update(
-        index_elements=_KEY,
-        set_={"admitted": UsageWindow.admitted + 1, "quota": statement.excluded.quota},
-        where=UsageWindow.admitted < statement.excluded.quota,
-    ).returning(UsageWindow.period, UsageWindow.admitted)
-    return {period: admitted for period, admitted in session.execute(statement)}
+    statement = _admit_statement(len(windows))
+    params: dict[str, object] = {"agent_id": agent_id}
+    for index, window in enumerate(windows):
+        params.update({f"kind_{index}": window.kind, f"period_{index}": window.period,
+                       f"start_{index}": window.start, f"quota_{index}": window.limit})
+    rows = conn.execute(statement, params)
+    return {period: admitted for period, admitted in rows}
+
+
+@functools.cache
+def _admit_statement(count: int) -> Any:
+    """The admission upsert for ``count`` windows as SQL text, built once per count.
+
+    The same text runs on PostgreSQL and SQLite (3.35+). Text, unlike a multi-row
+    ``insert().values()``, is cached by SQLAlchemy, so it is compiled once per process
+    instead of on every request.
+    """
+    rows = ", ".join(
+        f"(:agent_id, :kind_{i}, :period_{i}, :start_{i}, 1, 0, :quota_{i})" for i in range(count)
+    )
+    return (
+        text(
+            "INSERT INTO usage_windows "
+            "(agent_id, kind, period, window_start, admitted, rejected, quota) "
+            f"VALUES {rows} "
+            "ON CONFLICT (agent_id, kind, period, window_start) DO UPDATE "
+            "SET admitted = usage_windows.admitted + 1, quota = excluded.quota "
+            "WHERE usage_windows.admitted < excluded.quota "
+            "RETURNING period, admitted"
+        )
+        .bindparams(*(bindparam(f"start_{i}", type_=UsageWindow.window_start.type)
+                      for i in range(count)))
+        .columns(period=String, admitted=Integer)
+    )
 
 
 def add_rejections(session: Session, agent_id: int, window: Window, count: int) -> int:
