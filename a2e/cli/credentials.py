@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from a2e.audit import actions, record_cli_event
 from a2e.cli.common import emit, session_scope, settings
 from a2e.crypto import SecretBox
 from a2e.secret import load_secret_key
@@ -29,13 +30,17 @@ def set_credential(agent: str, credential_id: str) -> None:
     """
     value = sys.stdin.read()
     value = value.removesuffix("\n").removesuffix("\r")
-    box = SecretBox(load_secret_key(settings()))
+    config = settings()
+    box = SecretBox(load_secret_key(config))
     try:
         with session_scope(write=True) as session:
             owner = agent_queries.read_agent(session, agent)
-            _, created = queries.write_credential(session, box, owner.id, credential_id, value)
+            owner_id = owner.id
+            _, created = queries.write_credential(session, box, owner_id, credential_id, value)
     except queries.InvalidCredential as exc:
         raise click.ClickException(str(exc)) from None
+    record_cli_event(config, actions.CREDENTIAL_SET, agent_id=owner_id,
+                     target=f"{agent}/{credential_id}", details={"created": created})
     emit({"agent": agent, "credential_id": credential_id, "created": created})
 
 
@@ -54,10 +59,12 @@ def list_credentials(agent: str) -> None:
 def delete_credential(agent: str, credential_id: str) -> None:
     """Delete AGENT's credential CREDENTIAL_ID."""
     with session_scope(write=True) as session:
-        owner = agent_queries.read_agent(session, agent)
-        deleted = queries.delete_credential(session, owner.id, credential_id)
+        owner_id = agent_queries.read_agent(session, agent).id
+        deleted = queries.delete_credential(session, owner_id, credential_id)
     if not deleted:
         raise click.ClickException(f"agent {agent!r} has no credential {credential_id!r}")
+    record_cli_event(settings(), actions.CREDENTIAL_DELETED, agent_id=owner_id,
+                     target=f"{agent}/{credential_id}")
     emit({"agent": agent, "credential_id": credential_id, "deleted": True})
 
 

@@ -286,3 +286,22 @@ def test_runs_survive_a_restart_and_are_plain_sql(settings, agent):
     with second_app.extensions["a2e"].db.session() as session:
         assert session.scalar(select(RunStep.result).join(Run).where(Run.execution_id == "durable")) == 42
     second_app.extensions["a2e"].db.dispose()
+
+
+def test_admin_reads_runs_of_any_agent(client, make_agent):
+    alice, bob = make_agent("alice"), make_agent("bob")
+    admin = make_agent("root", admin=True)
+    for key, name in ((alice, "a-1"), (bob, "b-1")):
+        execute(client, key, jsonl(op("c", "Calculate", expression="1", outputPath="/workflow/c"),
+                                   execution_id=name))
+    everything = client.get("/api/v1/admin/runs", headers=auth(admin)).json["items"]
+    assert {item["execution_id"] for item in everything} == {"a-1", "b-1"}
+    only_bob = client.get("/api/v1/admin/runs?agent=bob", headers=auth(admin)).json["items"]
+    assert [item["execution_id"] for item in only_bob] == ["b-1"]
+    by_id = client.get("/api/v1/admin/runs?execution_id=a-1&status=succeeded",
+                       headers=auth(admin)).json["items"]
+    assert [item["agent_id"] for item in by_id] == [alice.agent_id]
+    detail = client.get(f"/api/v1/admin/runs/{by_id[0]['run_id']}", headers=auth(admin))
+    assert detail.status_code == 200 and detail.json["results"] == {"c": 1}
+    assert client.get("/api/v1/admin/runs/999999", headers=auth(admin)).status_code == 404
+    assert client.get("/api/v1/admin/runs?agent=nobody", headers=auth(admin)).status_code == 404

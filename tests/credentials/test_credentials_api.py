@@ -204,5 +204,22 @@ def test_cli_sets_lists_and_deletes(run_cli, make_agent, app):
     assert "no agent" in run_cli("credentials", "list", "nobody", ok=False).output
 
 
+def test_cli_changes_are_audited_without_the_value(run_cli, make_agent, db):
+    from sqlalchemy import select
+
+    from a2e.store.models import AuditEvent
+
+    make_agent("alice")
+    run_cli("credentials", "set", "alice", "api-token", stdin=SECRET_VALUE)
+    run_cli("credentials", "delete", "alice", "api-token")
+    with db.session() as session:
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.actor, AuditEvent.target, AuditEvent.details)
+            .where(AuditEvent.action.like("credential.%")).order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor, e.target) for e in events] == [
+        ("credential.set", "cli", "alice/api-token"), ("credential.deleted", "cli", "alice/api-token")]
+    assert NEEDLE not in str([e.details for e in events])
+
+
 def test_cli_help_tells_where_the_value_comes_from(run_cli):
     assert "stdin" in run_cli("credentials", "set", "--help").output

@@ -9,6 +9,7 @@ import time
 import requests
 from sqlalchemy import select
 
+from a2e.audit.verify import verify
 from a2e.store.models import Run
 from a2e.store.owner import pid_alive
 from tests.api.workflow_helpers import jsonl, op
@@ -64,6 +65,11 @@ def test_kill_9_during_a_wait_marks_the_run_interrupted_on_restart(
         detail = requests.get(f"{restarted.url}/api/v1/executions/long-nap", headers=auth(key),
                               timeout=10).json()
         assert detail["status"] == "interrupted"
+        after = requests.get(f"{restarted.url}/api/v1/rate-limit/status", headers=auth(key),
+                             timeout=10).json()
+        assert after["usage"]["requests_per_minute"] >= 1  # the killed request stays counted
+        report = verify(db)
+        assert report.ok and report.checked >= 1, report
     finally:
         restarted.stop()
 
