@@ -1,3 +1,3 @@
 """Retry fixtures: the cache tests' apps on a FakeClock (sleeps return at once, recorded)."""
 
-from tests.cache.conftest import app, clock, execute, make_app  # noqa: F401
+from tests.cache.conftest import app, clock, execute  # noqa: F401
