@@ -15,12 +15,23 @@ from a2e.store.session import Database
 
 
 class SqlUsageStorage:
-    """Each call is one short transaction; ``admit`` is one conditional upsert."""
+    """Each call is one short transaction; ``admit`` is one conditional upsert.
+
+    On PostgreSQL ``admit`` is a single autocommit statement that moves every window or
+    none; only when some windows are full and others not (once per window, after which
+    the limiter remembers it) does it take the transaction path to learn which.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def admit(self, agent_id: int, windows: Sequence[Window]) -> Admission:
+        if self.db.dialect == "postgresql":
+            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                counts = queries.admit_windows_at_once(conn, agent_id, windows)
+            if counts is not None:
+                full = () if counts else tuple(w.period for w in windows)
+                return Admission(counts, full)
         with self.db.connection(write=True) as conn:
             counts = queries.admit_windows(conn, agent_id, windows)
             if len(counts) == len(windows):

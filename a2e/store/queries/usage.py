@@ -25,6 +25,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from a2e.limits.windows import Window
@@ -32,6 +33,8 @@ from a2e.store.dialect import upsert
 from a2e.store.models import Agent, RunSlotLease, UsageWindow
 from a2e.store.owner import Owner
 
+#: The SQLSTATE of ``a2e_refuse()`` (migration 0006): some windows moved, so none did.
+REFUSED_SQLSTATE = "A2E01"
 _KEY = [UsageWindow.agent_id, UsageWindow.kind, UsageWindow.period, UsageWindow.window_start]
 
 
@@ -42,36 +45,68 @@ def admit_windows(conn: Connection, agent_id: int, windows: Sequence[Window]) ->
     admitted < limit RETURNING``. A window missing from the result was full; the
     caller rolls back so that no window moves. Every limit must be at least 1.
     """
-    statement = _admit_statement(len(windows))
-    params: dict[str, object] = {"agent_id": agent_id}
-    for index, window in enumerate(windows):
-        params.update({f"kind_{index}": window.kind, f"period_{index}": window.period,
-                       f"start_{index}": window.start, f"quota_{index}": window.limit})
-    rows = conn.execute(statement, params)
+    rows = conn.execute(_admit_statement(len(windows)), _admit_params(agent_id, windows))
     return {period: admitted for period, admitted in rows}
 
 
-@functools.cache
-def _admit_statement(count: int) -> Any:
-    """The admission upsert for ``count`` windows as SQL text, built once per count.
+def admit_windows_at_once(
+    conn: Connection, agent_id: int, windows: Sequence[Window]
+) -> dict[str, int] | None:
+    """PostgreSQL, on an autocommit connection: all windows move by one, or none does,
+    in one statement and one round trip (no row lock held across a COMMIT).
 
-    The same text runs on PostgreSQL and SQLite (3.35+). Text, unlike a multi-row
-    ``insert().values()``, is cached by SQLAlchemy, so it is compiled once per process
-    instead of on every request.
+    Returns the new counts, ``{}`` when every window was full, or None when only some
+    were: the statement then raised through ``a2e_refuse()`` and moved nothing, and the
+    caller learns which ones with :func:`admit_windows` in a transaction.
+    """
+    statement = _admit_statement(len(windows), all_or_none=True)
+    try:
+        rows = conn.execute(statement, _admit_params(agent_id, windows))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == REFUSED_SQLSTATE:
+            return None
+        raise
+    return {period: admitted for period, admitted in rows}
+
+
+def _admit_params(agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
+    params: dict[str, object] = {"agent_id": agent_id, "count": len(windows)}
+    for index, window in enumerate(windows):
+        params.update({f"kind_{index}": window.kind, f"period_{index}": window.period,
+                       f"start_{index}": window.start, f"quota_{index}": window.limit})
+    return params
+
+
+@functools.cache
+def _admit_statement(count: int, *, all_or_none: bool = False) -> Any:
+    """The admission upsert for ``count`` windows as SQL text, built once per shape.
+
+    The plain form runs on PostgreSQL and SQLite (3.35+). ``all_or_none`` (PostgreSQL)
+    wraps it in a CTE whose outer query calls ``a2e_refuse()`` when some but not all
+    windows moved. Text, unlike a multi-row ``insert().values()``, is cached by
+    SQLAlchemy, so it is compiled once per process instead of on every request.
     """
     rows = ", ".join(
         f"(:agent_id, :kind_{i}, :period_{i}, :start_{i}, 1, 0, :quota_{i})" for i in range(count)
     )
-    return (
-        text(
-            "INSERT INTO usage_windows "
-            "(agent_id, kind, period, window_start, admitted, rejected, quota) "
-            f"VALUES {rows} "
-            "ON CONFLICT (agent_id, kind, period, window_start) DO UPDATE "
-            "SET admitted = usage_windows.admitted + 1, quota = excluded.quota "
-            "WHERE usage_windows.admitted < excluded.quota "
-            "RETURNING period, admitted"
+    upsert_sql = (
+        "INSERT INTO usage_windows "
+        "(agent_id, kind, period, window_start, admitted, rejected, quota) "
+        f"VALUES {rows} "
+        "ON CONFLICT (agent_id, kind, period, window_start) DO UPDATE "
+        "SET admitted = usage_windows.admitted + 1, quota = excluded.quota "
+        "WHERE usage_windows.admitted < excluded.quota "
+        "RETURNING period, admitted"
+    )
+    if all_or_none:
+        upsert_sql = (
+            f"WITH moved AS ({upsert_sql}) "
+            "SELECT period, admitted FROM moved "
+            "WHERE CASE WHEN (SELECT count(*) FROM moved) = :count THEN true "
+            "ELSE a2e_refuse('a window is full') = 0 END"
         )
+    return (
+        text(upsert_sql)
         .bindparams(*(bindparam(f"start_{i}", type_=UsageWindow.window_start.type)
                       for i in range(count)))
         .columns(period=String, admitted=Integer)
