@@ -20,6 +20,7 @@ from a2e.protocol.model import AgentPermissions
 from a2e.store.base import utcnow
 from a2e.store.models import Agent
 from a2e.store.queries import agents as agent_queries
+from a2e.store.queries.limits import LimitSource
 
 log = logging.getLogger("a2e.auth")
 PUBLIC_PREFIXES = ("/api/v1/openapi.json", "/api/v1/docs")
@@ -34,9 +35,11 @@ class Principal:
     is_admin: bool
     allowed_operations: frozenset[str] | None
     allowed_hosts: tuple[str, ...]
+    #: The agent's limit overrides as read with the key (for this request's admission).
+    limits: LimitSource | None = None
 
     @classmethod
-    def of(cls, agent: Agent) -> Principal:
+    def of(cls, agent: Agent, limits: LimitSource | None = None) -> Principal:
         ops = agent.allowed_operations
         return cls(
             agent_id=agent.id,
@@ -44,6 +47,7 @@ class Principal:
             is_admin=agent.is_admin,
             allowed_operations=None if ops is None else frozenset(ops),
             allowed_hosts=tuple(agent.allowed_hosts or ()),
+            limits=limits,
         )
 
     def permissions(self, credential_ids: frozenset[str] = frozenset()) -> AgentPermissions:
@@ -75,14 +79,13 @@ def authenticate_request() -> None:
         record_event("auth.failed", outcome="failure", details={"reason": "no key"})
         abort(401, message="an API key is required (Authorization: Bearer <key> or X-API-Key)")
     db = state().db
-    with db.session() as session:
+    with db.session(read_only=True) as session:
         found = agent_queries.authenticate(session, key)
     if found is None:
         record_event("auth.failed", outcome="failure", details={"reason": "invalid key"})
         abort(401, message="the API key is not valid")
-    agent, api_key = found
-    g.principal = Principal.of(agent)
-    now = utcnow()
+    g.principal = Principal.of(found.agent, found.limits)
+    api_key, now = found.key, utcnow()
     if agent_queries.needs_touch(api_key, now):
         # Its own short write, at most once a minute per key; losing one is harmless.
         try:

@@ -56,14 +56,8 @@ class Assessment:
 
 
 def execution_limits(app_state: AppState) -> ExecutionLimits:
-    section = app_state.settings.execution
-    return ExecutionLimits(
-        max_operations=section["max_operations"],
-        max_loop_iterations=section["max_loop_iterations"],
-        max_wait_ms=section["max_wait_ms"],
-        run_deadline_s=section["run_deadline_s"],
-        max_response_bytes=section["max_response_bytes"],
-    )
+    """Config section ``execution``: its keys are ExecutionLimits' fields."""
+    return ExecutionLimits(**app_state.settings.execution)
 
 
 def runner(app_state: AppState) -> Runner:

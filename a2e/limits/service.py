@@ -11,6 +11,7 @@ from a2e.limits.limiter import FirstRejection, Limiter
 from a2e.limits.slots import RunSlots
 from a2e.limits.sql import EffectiveLimits, LimitReader, SqlUsageStorage
 from a2e.limits.windows import RULES, Decision, Window
+from a2e.store.queries.limits import LimitSource
 from a2e.store.session import Database
 
 KIND_NAMES = {"requests": "Request", "api_calls": "ApiCall"}
@@ -44,9 +45,13 @@ class RateLimits:
         self.limiter = Limiter(SqlUsageStorage(db), clock, on_first_rejection=on_first_rejection)
         self.run_slots = RunSlots(db, self.reader, clock, run_deadline_s)
 
-    def check_request(self, agent_id: int) -> Decision | None:
-        """Count one request; None when limiting is off or the agent is gone."""
-        return self._check(agent_id, "requests")
+    def check_request(self, agent_id: int, source: LimitSource | None = None) -> Decision | None:
+        """Count one request; None when limiting is off or the agent is gone.
+
+        ``source`` is the agent's limit overrides if the caller read them already (the
+        authentication query does), saving a read per request.
+        """
+        return self._check(agent_id, "requests", source)
 
     def admit_api_call(self, agent_id: Any) -> None:
         """The engine's port: count one ApiCall or raise :class:`RateLimited`."""
@@ -81,10 +86,12 @@ class RateLimits:
     def flush(self) -> None:
         self.limiter.flush()
 
-    def _check(self, agent_id: int, kind: str) -> Decision | None:
+    def _check(self, agent_id: int, kind: str, source: LimitSource | None = None) -> Decision | None:
         if not self.enabled:
             return None
-        effective: EffectiveLimits | None = self.reader.read(agent_id)
+        effective: EffectiveLimits | None = (
+            self.reader.read(agent_id) if source is None else self.reader.effective(agent_id, source)
+        )
         if effective is None:
             return None
         return self.limiter.check(agent_id, kind, effective.limits, effective.version)

@@ -10,6 +10,7 @@ from typing import Any
 from a2e.limits.storage import Admission
 from a2e.limits.windows import Window
 from a2e.store.queries import limits as limit_queries
+from a2e.store.queries.limits import LimitSource
 from a2e.store.queries import usage as queries
 from a2e.store.session import Database
 
@@ -76,7 +77,9 @@ class LimitReader:
     def read(self, agent_id: int) -> EffectiveLimits | None:
         with self.db.session() as session:
             source = limit_queries.read_limit_source(session, agent_id)
-        if source is None:
-            return None
+        return None if source is None else self.effective(agent_id, source)
+
+    def effective(self, agent_id: int, source: LimitSource) -> EffectiveLimits:
+        """The limits in force given what was read (e.g. with the request's API key)."""
         limits = limit_queries.effective_limits(self.rate_limiting, source.name, source.overrides)
         return EffectiveLimits(agent_id, source.name, limits, source.version)

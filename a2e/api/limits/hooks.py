@@ -41,7 +41,7 @@ def count_request() -> Response | None:
     principal = g.get("principal")
     if principal is None or request.path == STATUS_PATH:
         return None
-    decision = rate_limits().check_request(principal.agent_id)
+    decision = rate_limits().check_request(principal.agent_id, principal.limits)
     if decision is None:
         return None
     g.rate_limit = decision

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from a2e import keys
 from a2e.store.base import parse_id, utcnow
-from a2e.store.models import Agent, ApiKey
+from a2e.store.models import Agent, AgentLimits, ApiKey
+from a2e.store.queries.limits import LimitSource, limit_source
 
 #: ``last_used_at`` is refreshed at most this often, so a request is not a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -118,22 +119,33 @@ def read_keys(session: Session, agent: Agent) -> Sequence[ApiKey]:
     ).all()
 
 
-def authenticate(session: Session, presented: str) -> tuple[Agent, ApiKey] | None:
-    """The enabled agent owning an active key equal to ``presented``, with that key."""
+@dataclass(frozen=True)
+class Authenticated:
+    """Who presented a key: the agent, the key, and the agent's limit overrides, read
+    together in one query (the rate limiter needs them on every request)."""
+
+    agent: Agent
+    key: ApiKey
+    limits: LimitSource
+
+
+def authenticate(session: Session, presented: str) -> Authenticated | None:
+    """The enabled agent owning an active key equal to ``presented``."""
     prefix = keys.prefix_of(presented)
     if prefix is None:
         return None
     row = session.execute(
-        select(ApiKey, Agent)
+        select(ApiKey, Agent, AgentLimits)
         .join(Agent, Agent.id == ApiKey.agent_id)
+        .outerjoin(AgentLimits, AgentLimits.agent_id == Agent.id)
         .where(ApiKey.prefix == prefix)
     ).first()
     if row is None:
         return None
-    key, agent = row
+    key, agent, overrides = row
     if not keys.matches(presented, key.key_hash) or key.revoked_at is not None or agent.disabled:
         return None
-    return agent, key
+    return Authenticated(agent, key, limit_source(agent.name, overrides))
 
 
 def needs_touch(key: ApiKey, now: datetime) -> bool:

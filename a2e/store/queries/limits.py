@@ -62,9 +62,11 @@ def read_limit_source(session: Session, agent_id: int) -> LimitSource | None:
         .outerjoin(AgentLimits, AgentLimits.agent_id == Agent.id)
         .where(Agent.id == agent_id)
     ).first()
-    if row is None:
-        return None
-    name, overrides = row
+    return None if row is None else limit_source(*row)
+
+
+def limit_source(name: str, overrides: AgentLimits | None) -> LimitSource:
+    """The LimitSource of an agent named ``name`` with its override row (or None)."""
     return LimitSource(
         name=name,
         overrides={key: getattr(overrides, key) if overrides else None for key in LIMIT_KEYS},
