@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from a2e.audit import AuditLog, actions
 from a2e.config import Settings
 from a2e.logs import configure_logging
 from a2e.secret import load_secret_key
@@ -17,9 +18,16 @@ from a2e.store.session import Database
 log = logging.getLogger("a2e.startup")
 
 
-def recover_interrupted_runs(db: Database) -> list[int]:
+def recover_interrupted_runs(db: Database, audit: AuditLog) -> list[int]:
+    """Mark this host's orphaned runs ``interrupted`` and leave an audit event for each."""
     with db.session(write=True) as session:
-        ids = mark_interrupted(session, current_owner(), utcnow(), pid_alive)
+        runs = mark_interrupted(session, current_owner(), utcnow(), pid_alive)
+    for run in runs:
+        audit.append(action=actions.RUN_INTERRUPTED, outcome=actions.FAILURE, actor="server",
+                     agent_id=run.agent_id, target=f"run:{run.id}", request_id=None,
+                     client_ip=None, details={"execution_id": run.execution_id,
+                                              "reason": run.error["message"]})
+    ids = [run.id for run in runs]
     if ids:
         log.warning("marked %d run(s) interrupted: %s", len(ids), ids)
     return ids
@@ -31,7 +39,7 @@ def prepare_to_serve(settings: Settings) -> None:
     load_secret_key(settings)
     db = Database.from_url(settings.database_url, pool_size=1)
     try:
-        recover_interrupted_runs(db)
+        recover_interrupted_runs(db, AuditLog(db, enabled=settings.audit["enabled"]))
     except SQLAlchemyError as exc:
         log.warning(
             "could not check for interrupted runs (%s: %s); serving anyway, with 503 "

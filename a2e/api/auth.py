@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from a2e.api.events import record_event
 from a2e.api.state import state
+from a2e.audit import actions
 from a2e.protocol.model import AgentPermissions
 from a2e.store.base import utcnow
 from a2e.store.models import Agent
@@ -76,13 +77,13 @@ def authenticate_request() -> None:
         return
     key = presented_key()
     if key is None:
-        record_event("auth.failed", outcome="failure", details={"reason": "no key"})
+        record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "no key"})
         abort(401, message="an API key is required (Authorization: Bearer <key> or X-API-Key)")
     db = state().db
     with db.session(read_only=True) as session:
         found = agent_queries.authenticate(session, key)
     if found is None:
-        record_event("auth.failed", outcome="failure", details={"reason": "invalid key"})
+        record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "invalid key"})
         abort(401, message="the API key is not valid")
     g.principal = Principal.of(found.agent, found.limits)
     api_key, now = found.key, utcnow()

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from a2e.api.auth import Principal
 from a2e.api.events import record_event
 from a2e.api.state import AppState, state
+from a2e.audit import actions
 from a2e.engine.ports import AgentContext, RunFinish, RunStart, SavedWorkflowRef, StepRecord
 from a2e.engine.retry import RetryPolicy
 from a2e.engine.runner import Runner
@@ -124,12 +125,10 @@ def execute(
     """
     app_state = state()
     assessment = assess(principal, source, full=validate)
-    record_event(
-        "workflow.execute",
-        outcome="refused" if assessment.refused else "accepted",
-        details={"errors": len(assessment.report["errors"])},
-    )
     if assessment.workflow is None or assessment.refused:
+        # An accepted request is recorded by its run's ``run.started`` event.
+        record_event(actions.WORKFLOW_EXECUTE, outcome="refused",
+                     details={"errors": len(assessment.report["errors"])})
         return assessment.refusal_body(), assessment.status
     workflow = assessment.workflow
     slots = app_state.services.get("run_slots")
@@ -152,20 +151,20 @@ class AuditedRunRecorder:
 
     def start_run(self, start: RunStart) -> int:
         run_id = self.inner.start_run(start)
-        record_event("run.started", target=f"run:{run_id}",
+        record_event(actions.RUN_STARTED, target=f"run:{run_id}",
                      details={"execution_id": start.execution_id})
         return run_id
 
     def record_step(self, run_id: int, step: StepRecord) -> None:
         self.inner.record_step(run_id, step)
         if step.status == "failed":
-            record_event("step.failed", outcome="failure", target=f"run:{run_id}",
+            record_event(actions.STEP_FAILED, outcome="failure", target=f"run:{run_id}",
                          details={"operation_id": step.op_id, "type": step.op_type,
                                   "error_type": (step.error or {}).get("type")})
 
     def finish_run(self, run_id: int, finish: RunFinish) -> None:
         self.inner.finish_run(run_id, finish)
-        record_event("run.finished",
+        record_event(actions.RUN_FINISHED,
                      outcome="success" if finish.status == "succeeded" else "failure",
                      target=f"run:{run_id}",
                      details={"status": finish.status, "duration_ms": finish.duration_ms})

@@ -14,9 +14,10 @@ DENIED = "denied"
 # -- requests and runs (recorded by the execute/validate path)
 AUTH_FAILED = "auth.failed"  # throttled per client address, details {"reason", "count"}
 WORKFLOW_VALIDATE = "workflow.validate"  # outcome valid|invalid; details {"errors"}
-WORKFLOW_EXECUTE = "workflow.execute"  # outcome accepted|refused; details {"errors"}
+WORKFLOW_EXECUTE = "workflow.execute"  # a refused execute; details {"errors"} (accepted: run.started)
 RUN_STARTED = "run.started"  # target run:<id>; details {"execution_id"}
 RUN_FINISHED = "run.finished"  # outcome success|failure; details {"status", "duration_ms"}
+RUN_INTERRUPTED = "run.interrupted"  # at server start; actor "server"; target run:<id>
 STEP_FAILED = "step.failed"  # target run:<id>; details {"operation_id", "type", "error_type"}
 RATE_LIMIT_REJECTED = "rate_limit.rejected"  # first per agent, limit and window
 CACHE_INVALIDATED = "cache.invalidated"  # details: the filters and "removed"

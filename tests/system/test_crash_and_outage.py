@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import select
 
 from a2e.audit.verify import verify
-from a2e.store.models import Run
+from a2e.store.models import AuditEvent, Run
 from a2e.store.owner import pid_alive
 from tests.api.workflow_helpers import jsonl, op
 from tests.conftest import migrate
@@ -70,6 +70,9 @@ def test_kill_9_during_a_wait_marks_the_run_interrupted_on_restart(
         assert after["usage"]["requests_per_minute"] >= 1  # the killed request stays counted
         report = verify(db)
         assert report.ok and report.checked >= 1, report
+        with db.session() as session:
+            event = session.scalar(select(AuditEvent).where(AuditEvent.action == "run.interrupted"))
+        assert event.target == f"run:{run.id}" and event.actor == "server"
     finally:
         restarted.stop()
 

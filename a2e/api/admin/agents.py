@@ -20,6 +20,7 @@ from a2e.api.admin.schemas import (
 from a2e.api.auth import require_admin
 from a2e.api.events import record_event
 from a2e.api.state import state
+from a2e.audit import actions
 from a2e.store.models import Agent
 from a2e.store.queries import agents as queries
 
@@ -62,7 +63,7 @@ class Agents(MethodView):
                 )
         except queries.AgentExists as exc:
             abort(409, message=str(exc))
-        record_event("agent.created", target=issued.name, agent_id=issued.agent_id,
+        record_event(actions.AGENT_CREATED, target=issued.name, agent_id=issued.agent_id,
                      details={"admin": body["admin"]})
         return issued.to_dict()
 
@@ -92,7 +93,7 @@ class AgentByRef(MethodView):
                 agent.disabled = body["disabled"]
             session.flush()
             described = agent.describe()
-        action = "agent.disabled" if body.get("disabled") else "agent.updated"
+        action = actions.AGENT_DISABLED if body.get("disabled") else actions.AGENT_UPDATED
         record_event(action, target=described["name"], agent_id=described["agent_id"],
                      details={"changed": sorted(body)})
         return described
@@ -111,7 +112,7 @@ class AgentKeys(MethodView):
         """Issue an additional key for an agent; shown once"""
         with state().db.session(write=True) as session:
             issued = queries.create_key(session, agent_or_404(session, agent_ref))
-        record_event("key.created", target=issued.name, agent_id=issued.agent_id,
+        record_event(actions.KEY_CREATED, target=issued.name, agent_id=issued.agent_id,
                      details={"prefix": keys.prefix_of(issued.api_key)})
         return issued.to_dict()
 
@@ -126,7 +127,7 @@ class AgentKeyByPrefix(MethodView):
             revoked, agent_id, name = queries.revoke_key(session, agent, prefix), agent.id, agent.name
         if not revoked:
             abort(404, message=f"no active key with prefix {prefix!r}")
-        record_event("key.revoked", target=name, agent_id=agent_id, details={"prefix": prefix})
+        record_event(actions.KEY_REVOKED, target=name, agent_id=agent_id, details={"prefix": prefix})
 
 
 def init_app(app: Flask, api: Api) -> None:

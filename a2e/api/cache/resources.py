@@ -25,6 +25,7 @@ from a2e.api.cache.schemas import (
 from a2e.api.events import record_event
 from a2e.api.limits.resources import AppClock
 from a2e.api.state import AppState, state
+from a2e.audit import actions
 from a2e.store.cache import CachePolicy, SqlResultCache, stats_report
 
 blp = Blueprint("cache", __name__, url_prefix="/api/v1/cache",
@@ -52,7 +53,7 @@ def _invalidate(filters: dict[str, Any], agent_id: int | None, agent_name: str |
     if agent_name is not None:
         described["agent"] = agent_name
     total = sum(removed.values())
-    record_event("cache.invalidated", target=f"agent:{agent_name}" if agent_name else "cache",
+    record_event(actions.CACHE_INVALIDATED, target=f"agent:{agent_name}" if agent_name else "cache",
                  agent_id=agent_id, details={**described, "removed": total})
     return {"removed": total, "filters": described}
 

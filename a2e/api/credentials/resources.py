@@ -17,6 +17,7 @@ from a2e.api.auth import require_admin
 from a2e.api.credentials.schemas import CredentialSchema, CredentialValueSchema
 from a2e.api.events import record_event
 from a2e.api.state import state
+from a2e.audit import actions
 from a2e.crypto import SecretBox
 from a2e.store.credentials import SqlCredentialStore
 from a2e.store.models import Credential
@@ -60,7 +61,7 @@ class CredentialById(MethodView):
                 described, agent_id, agent_name = describe(row), agent.id, agent.name
         except queries.InvalidCredential as exc:
             abort(400, message=str(exc))
-        record_event("credential.set", target=f"{agent_name}/{credential_id}", agent_id=agent_id,
+        record_event(actions.CREDENTIAL_SET, target=f"{agent_name}/{credential_id}", agent_id=agent_id,
                      details={"credential_id": credential_id, "created": created})
         return described
 
@@ -73,7 +74,7 @@ class CredentialById(MethodView):
             agent_id, agent_name = agent.id, agent.name
         if not deleted:
             abort(404, message=f"agent {agent_name!r} has no credential {credential_id!r}")
-        record_event("credential.deleted", target=f"{agent_name}/{credential_id}",
+        record_event(actions.CREDENTIAL_DELETED, target=f"{agent_name}/{credential_id}",
                      agent_id=agent_id, details={"credential_id": credential_id})
 
 

@@ -22,6 +22,7 @@ from a2e.api.limits.schemas import (
     RateLimitStatusSchema,
 )
 from a2e.api.state import AppState, state
+from a2e.audit import actions
 from a2e.engine.clock import SystemClock
 from a2e.limits.service import RateLimits
 from a2e.limits.windows import Window
@@ -69,7 +70,7 @@ def _change(agent_ref: str, values: dict[str, int | None]) -> dict[str, Any]:
         agent = agent_or_404(session, agent_ref)
         agent_id, name = agent.id, agent.name
         overrides = queries.write_overrides(session, agent_id, values, utcnow())
-    record_event("limits.changed", target=f"agent:{name}", agent_id=agent_id,
+    record_event(actions.LIMITS_CHANGED, target=f"agent:{name}", agent_id=agent_id,
                  details={"changed": values})
     return _describe(agent_id, name, overrides)
 
@@ -120,7 +121,7 @@ class AppClock:
 def _audit_first_rejection(agent_id: int, window: Window) -> None:
     if has_app_context():
         record_event(
-            "rate_limit.rejected", outcome="denied", agent_id=agent_id,
+            actions.RATE_LIMIT_REJECTED, outcome=actions.DENIED, agent_id=agent_id,
             target=f"agent:{agent_id}",
             details={"limit": window.limit, "window": window.period, "counter": window.kind,
                      "window_start": window.start.isoformat()},

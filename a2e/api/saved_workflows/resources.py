@@ -23,6 +23,7 @@ from a2e.api.saved_workflows.schemas import (
 from a2e.api.state import state
 from a2e.api.workflows.resources import json_response
 from a2e.api.workflows.schemas import ExecuteResponseSchema, RefusalSchema
+from a2e.audit import actions
 from a2e.engine.ports import SavedWorkflowRef
 from a2e.protocol.workflow import parse_workflow
 from a2e.store.models import SavedWorkflow
@@ -66,7 +67,7 @@ class SavedWorkflowByName(MethodView):
                 row = queries.create_saved_workflow(session, principal.agent_id, name, text)
         except IntegrityError:
             abort(409, message=f"workflow {name!r} was saved concurrently; save again")
-        record_event("workflow.saved", target=f"saved-workflow:{name}",
+        record_event(actions.WORKFLOW_SAVED, target=f"saved-workflow:{name}",
                      details={"name": name, "version": row.version})
         return {"name": row.name, "version": row.version, "created_at": row.created_at}
 
@@ -86,7 +87,7 @@ class SavedWorkflowByName(MethodView):
             deleted = queries.delete_saved_workflow(session, current_principal().agent_id, name)
         if not deleted:
             abort(404, message=f"no saved workflow {name!r}")
-        record_event("workflow.deleted", target=f"saved-workflow:{name}",
+        record_event(actions.WORKFLOW_DELETED, target=f"saved-workflow:{name}",
                      details={"name": name, "versions": deleted})
 
 

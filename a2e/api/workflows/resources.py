@@ -18,6 +18,7 @@ from a2e.api.workflows.schemas import (
     ReportSchema,
     ValidateRequestSchema,
 )
+from a2e.audit import actions
 
 blp = Blueprint(
     "workflows", __name__, url_prefix="/api/v1/workflows",
@@ -38,7 +39,7 @@ class ValidateWorkflow(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Validate a workflow without running it (200 with the report, valid or not)"""
         assessment = runtime.assess(current_principal(), body["workflow"])
-        record_event("workflow.validate", outcome="valid" if assessment.report["valid"] else "invalid",
+        record_event(actions.WORKFLOW_VALIDATE, outcome="valid" if assessment.report["valid"] else "invalid",
                      details={"errors": len(assessment.report["errors"])})
         return assessment.report
 

@@ -107,7 +107,7 @@ def count_running(session: Session, agent_id: int) -> int:
 
 def mark_interrupted(
     session: Session, owner: Owner, now: datetime, alive: Callable[[int], bool]
-) -> list[int]:
+) -> list[Run]:
     """Mark ``interrupted`` the runs of ``owner.host`` left running by a process that is gone.
 
     Gone: another boot of the machine, or a pid that is no longer alive.
@@ -131,7 +131,7 @@ def mark_interrupted(
         run.error = {"type": "ExecutionError", "message": f"run interrupted: {reason}",
                      "details": {"reason": "interrupted"}}
     session.flush()
-    return [run.id for run in stale]
+    return stale
 
 
 def delete_finished_runs(session: Session, before: datetime, batch: int) -> int:
