@@ -1,4 +1,5 @@
-"""Engines and sessions: one :class:`Database` per process, pre-pinged pools.
+"""Engines and sessions: one :class:`Database` per process; PostgreSQL pools ping a
+connection that sat idle before handing it out.
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout; its
 transactions are begun explicitly so that write scopes can take the write lock

@@ -1,7 +1,9 @@
-"""Usage windows and run-slot leases. Functions take the session first and never commit.
+"""Usage windows and run-slot leases. Functions take the session (or, for admission, a
+Core connection) first and never commit.
 
-Admission is one conditional upsert per call (see :func:`admit_windows`); the caller's
-transaction makes a partial admission all-or-nothing by rolling back.
+Admission is one conditional upsert per call. In a transaction (:func:`admit_windows`)
+the caller rolls a partial admission back; on PostgreSQL :func:`admit_windows_at_once`
+is a single autocommit statement that undoes a partial admission itself.
 """
 
 from __future__ import annotations
