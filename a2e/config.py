@@ -69,6 +69,7 @@ class RateLimitingSchema(_Section):
     api_calls_per_hour = _count(500)
     concurrent_runs = _count(4)
     usage_retention_days = fields.Integer(load_default=35, strict=True, validate=validate.Range(min=1))
+    async_commit = fields.Boolean(load_default=False)
     agents = fields.Dict(
         keys=fields.String(), values=fields.Nested(AgentLimitsSchema), load_default=dict
     )

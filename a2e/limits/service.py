@@ -42,7 +42,8 @@ class RateLimits:
     ) -> None:
         self.enabled = bool(rate_limiting["enabled"])
         self.reader = LimitReader(db, rate_limiting)
-        self.limiter = Limiter(SqlUsageStorage(db), clock, on_first_rejection=on_first_rejection)
+        storage = SqlUsageStorage(db, async_commit=bool(rate_limiting["async_commit"]))
+        self.limiter = Limiter(storage, clock, on_first_rejection=on_first_rejection)
         self.run_slots = RunSlots(db, self.reader, clock, run_deadline_s)
 
     def check_request(self, agent_id: int, source: LimitSource | None = None) -> Decision | None:

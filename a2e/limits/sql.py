@@ -16,29 +16,25 @@ from a2e.store.session import Database
 
 
 class SqlUsageStorage:
-    """Each call is one short transaction; ``admit`` is one conditional upsert.
-
-    On PostgreSQL ``admit`` is a single autocommit statement that moves every window or
-    none; only when some windows are full and others not (once per window, after which
-    the limiter remembers it) does it take the transaction path to learn which.
+    """Each call is one short transaction; ``admit`` is one statement that moves every
+    window or none (:class:`a2e.store.queries.usage.AdmissionSql`). Only a refusal (once
+    per window and process, after which the limiter remembers it) reads which windows
+    are full.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, async_commit: bool = False) -> None:
         self.db = db
+        self._admission = queries.AdmissionSql(db, async_commit=async_commit)
 
     def admit(self, agent_id: int, windows: Sequence[Window]) -> Admission:
-        if self.db.dialect == "postgresql":
-            with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                counts = queries.admit_windows_at_once(conn, agent_id, windows)
-            if counts is not None:
-                full = () if counts else tuple(w.period for w in windows)
-                return Admission(counts, full)
-        with self.db.connection(write=True) as conn:
-            counts = queries.admit_windows(conn, agent_id, windows)
-            if len(counts) == len(windows):
-                return Admission(counts)
-            conn.rollback()  # some window was full: none of them moves
-        return Admission({}, tuple(w.period for w in windows if w.period not in counts))
+        counts = self._admission.admit(agent_id, windows)
+        if counts:
+            return Admission(counts)
+        # Refused: which windows are full is for the answer (Retry-After), not the
+        # decision; if an admin reset them meanwhile, all count as full this once.
+        usage = self.read_usage(agent_id, windows[0].kind, {w.period: w.start for w in windows})
+        full = tuple(w.period for w in windows if usage[w.period] >= w.limit)
+        return Admission({}, full or tuple(w.period for w in windows))
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:
         with self.db.session(write=True) as session:

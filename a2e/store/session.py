@@ -11,23 +11,26 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 IMMEDIATE = "a2e_immediate"
+BUSY_TIMEOUT_MS = "a2e_busy_timeout_ms"
+T = TypeVar("T")
 #: Seconds a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
 PING_AFTER_IDLE_S = 1.0
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        record.info[BUSY_TIMEOUT_MS] = busy_timeout_ms
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -45,25 +48,31 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def _begin_immediate(dbapi_conn: Any, busy_timeout_ms: int) -> None:
-    """Take SQLite's write lock, retrying every ~0.5-2 ms until the busy timeout.
+    """Take SQLite's write lock for a transaction (see :func:`_while_locked`)."""
+    _while_locked(dbapi_conn, busy_timeout_ms, lambda: dbapi_conn.execute("BEGIN IMMEDIATE"))
+
+
+def _while_locked(dbapi_conn: Any, busy_timeout_ms: int, attempt: Callable[[], T]) -> T:
+    """Run ``attempt`` (a statement that first takes SQLite's write lock), retrying every
+    ~0.1-1 ms while the database is locked, until the busy timeout.
 
     SQLite's own busy handler sleeps in growing steps (up to 100 ms each), which leaves
     a waiting writer idle long after the lock is free; short transactions want a
-    tighter retry. The handler is switched off for this one statement only.
+    tighter retry. The handler is switched off for this one statement only. A refused
+    attempt has changed nothing, so it is safe to repeat.
     """
     deadline = time.monotonic() + busy_timeout_ms / 1000
     dbapi_conn.execute("PRAGMA busy_timeout=0")
     try:
-        attempt = 0
+        tries = 0
         while True:
             try:
-                dbapi_conn.execute("BEGIN IMMEDIATE")
-                return
+                return attempt()
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
-            attempt += 1
-            time.sleep(min(0.002, 0.0005 * attempt) * (0.5 + random.random()))
+                    raise OperationalError("(waiting for the write lock)", None, exc) from exc
+            tries += 1
+            time.sleep(min(0.001, 0.0001 * tries) * (0.5 + random.random()))
     finally:
         dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
@@ -160,6 +169,41 @@ class Database:
                 conn = conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():
                 yield conn
+
+    def run_statement(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
+        """Run one statement in a transaction of its own on the driver's own connection
+        (sqlite3 or psycopg, parameters in that driver's style) and return its rows.
+
+        For the few statements so hot that SQLAlchemy's per-call cost would dominate
+        them (rate-limit admission). On SQLite a writing statement waits for the write
+        lock with the same tight retry as ``BEGIN IMMEDIATE``. Driver errors leave as
+        SQLAlchemy's :class:`DBAPIError`, and a connection found broken is invalidated
+        instead of going back to the pool.
+        """
+        pooled = self.engine.raw_connection()
+        conn = pooled.driver_connection
+        dialect = self.engine.dialect
+        try:
+            if self.dialect == "sqlite":
+                return _while_locked(
+                    conn, pooled.info[BUSY_TIMEOUT_MS], lambda: conn.execute(sql, params).fetchall()
+                )
+            conn.autocommit = True
+            try:
+                return conn.execute(sql, params).fetchall()
+            finally:
+                if pooled.is_valid and not conn.broken:
+                    conn.autocommit = False
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
+            if lost:
+                pooled.invalidate(exc)
+            raise DBAPIError.instance(
+                sql, dict(params), exc, dialect.loaded_dbapi.Error,
+                connection_invalidated=lost, dialect=dialect,
+            ) from exc
+        finally:
+            pooled.close()
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

@@ -35,11 +35,14 @@ CLIENT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[int]:
+@pytest.fixture(params=[False, True], ids=["sync-commit", "async-commit"])
+def server(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[int]:
+    if request.param and not database_url.startswith("postgresql"):
+        pytest.skip("rateLimiting.async_commit applies to PostgreSQL")
     config = tmp_path / "a2e.json"
     config.write_text(json.dumps({"rateLimiting": {
         "requests_per_minute": 10_000, "requests_per_hour": LIMIT, "requests_per_day": 10_000,
+        "async_commit": request.param,
     }}))
     with ServerProcess(database_url, tmp_path, workers=4, env={"A2E_CONFIG": str(config)}) as srv:
         yield srv.port

@@ -1,9 +1,5 @@
-"""Usage windows and run-slot leases. Functions take the session (or, for admission, a
-Core connection) first and never commit.
-
-Admission is one conditional upsert per call. In a transaction (:func:`admit_windows`)
-the caller rolls a partial admission back; on PostgreSQL :func:`admit_windows_at_once`
-is a single autocommit statement that undoes a partial admission itself.
+"""Usage windows and run-slot leases. Functions take the session first and never commit;
+admission (:class:`AdmissionSql`) is one statement that commits on its own.
 """
 
 from __future__ import annotations
@@ -13,20 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Integer,
-    String,
-    bindparam,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-    text,
-    tuple_,
-    update,
-)
+from sqlalchemy import delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -34,84 +17,112 @@ from a2e.limits.windows import Window
 from a2e.store.dialect import upsert
 from a2e.store.models import Agent, RunSlotLease, UsageWindow
 from a2e.store.owner import Owner
+from a2e.store.session import Database
 
 #: The SQLSTATE of ``a2e_refuse()`` (migration 0006): some windows moved, so none did.
 REFUSED_SQLSTATE = "A2E01"
 _KEY = [UsageWindow.agent_id, UsageWindow.kind, UsageWindow.period, UsageWindow.window_start]
 
 
-def admit_windows(conn: Connection, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
-    """Add one to each window still below its limit; the new counts of those that moved.
+class AdmissionSql:
+    """The admission statement: all windows move by one, or none does, in one statement
+    that commits on its own (one round trip, no lock held across a COMMIT).
 
-    One statement: ``INSERT … ON CONFLICT DO UPDATE SET admitted = admitted + 1 WHERE
-    admitted < limit RETURNING``. A window missing from the result was full; the
-    caller rolls back so that no window moves. Every limit must be at least 1.
+    It runs on the driver's own connection (:meth:`Database.run_statement`), and its
+    text is written once per dialect and window count, so that the hot path pays for
+    no SQL compilation and no ORM.
+
+    - PostgreSQL: ``INSERT … ON CONFLICT DO UPDATE SET admitted = admitted + 1 WHERE
+      admitted < limit RETURNING`` inside a CTE; the row lock taken by the upsert makes
+      each window's check exact, and when only some windows moved the outer query calls
+      ``a2e_refuse()``, whose error undoes the statement. With ``async_commit`` the
+      statement sets ``synchronous_commit`` off for its own transaction: it returns
+      before its WAL reaches the disk, and a crash of the database server (not a clean
+      restart) may forget the last fraction of a second of admissions.
+    - SQLite: the same upsert fed by ``SELECT … WHERE NOT EXISTS (a full window)``. The
+      statement holds the database's write lock from its start, and SQLite evaluates
+      the uncorrelated ``NOT EXISTS`` once before the first row is written, so the check
+      sees every window as it was and either all rows are written or none.
     """
-    rows = conn.execute(_admit_statement(len(windows)), _admit_params(agent_id, windows))
-    return {period: admitted for period, admitted in rows}
+
+    def __init__(self, db: Database, *, async_commit: bool = False) -> None:
+        self.db = db
+        dialect = db.engine.dialect
+        self._sql_for: Callable[[int], str] = (
+            functools.partial(_postgresql_sql, async_commit=async_commit)
+            if dialect.name == "postgresql" else _sqlite_sql
+        )
+        bind = UsageWindow.window_start.type.dialect_impl(dialect).bind_processor(dialect)
+        # Few distinct window starts are live at once; formatting them is most of the
+        # cost of binding on SQLite.
+        self._bind_start: Callable[[datetime], object] = functools.lru_cache(maxsize=256)(
+            bind or (lambda value: value)
+        )
+
+    def admit(self, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
+        """The new counts by period, or ``{}`` when some window was full (nothing moved).
+        Every limit must be at least 1."""
+        sql = self._sql_for(len(windows))
+        try:
+            rows = self.db.run_statement(sql, self._params(agent_id, windows))
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == REFUSED_SQLSTATE:
+                return {}
+            raise
+        return dict(rows)
+
+    def _params(self, agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
+        params: dict[str, object] = {"agent_id": agent_id, "count": len(windows)}
+        for index, window in enumerate(windows):
+            params[f"kind_{index}"] = window.kind
+            params[f"period_{index}"] = window.period
+            params[f"start_{index}"] = self._bind_start(window.start)
+            params[f"quota_{index}"] = window.limit
+        return params
 
 
-def admit_windows_at_once(
-    conn: Connection, agent_id: int, windows: Sequence[Window]
-) -> dict[str, int] | None:
-    """PostgreSQL, on an autocommit connection: all windows move by one, or none does,
-    in one statement and one round trip (no row lock held across a COMMIT).
-
-    Returns the new counts, ``{}`` when every window was full, or None when only some
-    were: the statement then raised through ``a2e_refuse()`` and moved nothing, and the
-    caller learns which ones with :func:`admit_windows` in a transaction.
-    """
-    statement = _admit_statement(len(windows), all_or_none=True)
-    try:
-        rows = conn.execute(statement, _admit_params(agent_id, windows))
-    except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == REFUSED_SQLSTATE:
-            return None
-        raise
-    return {period: admitted for period, admitted in rows}
-
-
-def _admit_params(agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
-    params: dict[str, object] = {"agent_id": agent_id, "count": len(windows)}
-    for index, window in enumerate(windows):
-        params.update({f"kind_{index}": window.kind, f"period_{index}": window.period,
-                       f"start_{index}": window.start, f"quota_{index}": window.limit})
-    return params
+_UPSERT_TAIL = (
+    "ON CONFLICT (agent_id, kind, period, window_start) DO UPDATE "
+    "SET admitted = usage_windows.admitted + 1, quota = excluded.quota "
+    "WHERE usage_windows.admitted < excluded.quota "
+    "RETURNING period, admitted"
+)
+_COLUMNS = "(agent_id, kind, period, window_start, admitted, rejected, quota)"
 
 
 @functools.cache
-def _admit_statement(count: int, *, all_or_none: bool = False) -> Any:
-    """The admission upsert for ``count`` windows as SQL text, built once per shape.
-
-    The plain form runs on PostgreSQL and SQLite (3.35+). ``all_or_none`` (PostgreSQL)
-    wraps it in a CTE whose outer query calls ``a2e_refuse()`` when some but not all
-    windows moved. Text, unlike a multi-row ``insert().values()``, is cached by
-    SQLAlchemy, so it is compiled once per process instead of on every request.
-    """
+def _postgresql_sql(count: int, *, async_commit: bool) -> str:
+    p = "%({})s".format  # psycopg's named parameters
     rows = ", ".join(
-        f"(:agent_id, :kind_{i}, :period_{i}, :start_{i}, 1, 0, :quota_{i})" for i in range(count)
+        f"({p('agent_id')}, {p(f'kind_{i}')}, {p(f'period_{i}')}, {p(f'start_{i}')}, 1, 0, "
+        f"{p(f'quota_{i}')})"
+        for i in range(count)
     )
-    upsert_sql = (
-        "INSERT INTO usage_windows "
-        "(agent_id, kind, period, window_start, admitted, rejected, quota) "
-        f"VALUES {rows} "
-        "ON CONFLICT (agent_id, kind, period, window_start) DO UPDATE "
-        "SET admitted = usage_windows.admitted + 1, quota = excluded.quota "
-        "WHERE usage_windows.admitted < excluded.quota "
-        "RETURNING period, admitted"
-    )
-    if all_or_none:
-        upsert_sql = (
-            f"WITH moved AS ({upsert_sql}) "
-            "SELECT period, admitted FROM moved "
-            "WHERE CASE WHEN (SELECT count(*) FROM moved) = :count THEN true "
-            "ELSE a2e_refuse('a window is full') = 0 END"
-        )
     return (
-        text(upsert_sql)
-        .bindparams(*(bindparam(f"start_{i}", type_=UsageWindow.window_start.type)
-                      for i in range(count)))
-        .columns(period=String, admitted=Integer)
+        f"WITH moved AS (INSERT INTO usage_windows {_COLUMNS} VALUES {rows} {_UPSERT_TAIL}) "
+        "SELECT period, admitted FROM moved "
+        + (", (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit "
+           if async_commit else "")
+        + f"WHERE CASE WHEN (SELECT count(*) FROM moved) = {p('count')} THEN true "
+        "ELSE a2e_refuse('a window is full') = 0 END"
+    )
+
+
+@functools.cache
+def _sqlite_sql(count: int) -> str:
+    p = ":{}".format  # sqlite3's named parameters
+    rows = ", ".join(
+        f"({p(f'kind_{i}')}, {p(f'period_{i}')}, {p(f'start_{i}')}, {p(f'quota_{i}')})"
+        for i in range(count)
+    )
+    return (
+        f"WITH w (kind, period, start, quota) AS (VALUES {rows}) "
+        f"INSERT INTO usage_windows {_COLUMNS} "
+        f"SELECT {p('agent_id')}, kind, period, start, 1, 0, quota FROM w "
+        "WHERE NOT EXISTS (SELECT 1 FROM usage_windows AS u JOIN w AS f "
+        f"ON u.agent_id = {p('agent_id')} AND u.kind = f.kind AND u.period = f.period "
+        "AND u.window_start = f.start WHERE u.admitted >= f.quota) "
+        f"{_UPSERT_TAIL}"
     )
 
 

@@ -1,0 +1,86 @@
+"""``Database.run_statement``: one statement on the driver's own connection, committed on
+its own, with SQLAlchemy's error semantics (on SQLite and PostgreSQL alike)."""
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from a2e.store.session import Database
+
+
+@pytest.fixture
+def table(db):
+    with db.session(write=True) as session:
+        session.execute(text("CREATE TABLE scratch (x INTEGER PRIMARY KEY)"))
+    yield
+    with db.session(write=True) as session:
+        session.execute(text("DROP TABLE scratch"))
+
+
+def insert(db):
+    return "INSERT INTO scratch VALUES ({}) RETURNING x".format(
+        ":x" if db.dialect == "sqlite" else "%(x)s"
+    )
+
+
+def rows(db):
+    with db.session() as session:
+        return list(session.scalars(text("SELECT x FROM scratch ORDER BY x")))
+
+
+def test_a_statement_commits_on_its_own_and_returns_its_rows(db, table):
+    assert db.run_statement(insert(db), {"x": 1}) == [(1,)]
+    assert rows(db) == [1]
+    with db.connection() as conn:  # the connection went back to the pool in its usual mode
+        conn.execute(text("INSERT INTO scratch VALUES (2)"))
+        conn.rollback()
+    assert rows(db) == [1]
+
+
+def test_driver_errors_leave_as_sqlalchemy_errors_and_change_nothing(db, table):
+    db.run_statement(insert(db), {"x": 1})
+    with pytest.raises(DBAPIError) as raised:
+        db.run_statement(insert(db), {"x": 1})
+    assert not raised.value.connection_invalidated
+    assert db.run_statement(insert(db), {"x": 2}) == [(2,)]
+    assert rows(db) == [1, 2]
+
+
+def test_a_connection_that_died_is_invalidated_not_returned_to_the_pool(db):
+    if db.dialect != "postgresql":
+        pytest.skip("a server-side disconnect needs PostgreSQL")
+    single = Database.from_url(db.engine.url, pool_size=1)  # hands out one connection
+    (pid,), = single.run_statement("SELECT pg_backend_pid()", {})
+    with db.engine.connect() as killer:
+        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    with pytest.raises(OperationalError) as raised:
+        single.run_statement("SELECT 1", {})
+    assert raised.value.connection_invalidated
+    (new_pid,), = single.run_statement("SELECT pg_backend_pid()", {})
+    assert new_pid != pid
+    single.dispose()
+
+
+def test_on_sqlite_a_writing_statement_waits_for_the_lock(tmp_path):
+    db = Database.from_url(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_ms=2000)
+    with db.session(write=True) as session:
+        session.execute(text("CREATE TABLE scratch (x INTEGER PRIMARY KEY)"))
+    took: list[float] = []
+
+    def writer() -> None:
+        start = time.monotonic()
+        db.run_statement("INSERT INTO scratch VALUES (2) RETURNING x", {})
+        took.append(time.monotonic() - start)
+
+    with db.session(write=True) as session:
+        session.execute(text("INSERT INTO scratch VALUES (1)"))
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(0.3)
+    thread.join(5)
+    assert 0.25 <= took[0] < 1.0
+    assert rows(db) == [1, 2]
+    db.dispose()
