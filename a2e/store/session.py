@@ -49,7 +49,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 def _begin_immediate(dbapi_conn: Any, busy_timeout_ms: int) -> None:
     """Take SQLite's write lock for a transaction (see :func:`_while_locked`)."""
-    _while_locked(dbapi_conn, busy_timeout_ms, lambda: dbapi_conn.execute("BEGIN IMMEDIATE"))
+    try:
+        _while_locked(dbapi_conn, busy_timeout_ms, lambda: dbapi_conn.execute("BEGIN IMMEDIATE"))
+    except sqlite3.Error as exc:
+        raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
 
 def _while_locked(dbapi_conn: Any, busy_timeout_ms: int, attempt: Callable[[], T]) -> T:
@@ -59,7 +62,8 @@ def _while_locked(dbapi_conn: Any, busy_timeout_ms: int, attempt: Callable[[], T
     SQLite's own busy handler sleeps in growing steps (up to 100 ms each), which leaves
     a waiting writer idle long after the lock is free; short transactions want a
     tighter retry. The handler is switched off for this one statement only. A refused
-    attempt has changed nothing, so it is safe to repeat.
+    attempt has changed nothing, so it is safe to repeat. Other errors, and the lock
+    error once the timeout has passed, leave as sqlite3 raised them.
     """
     deadline = time.monotonic() + busy_timeout_ms / 1000
     dbapi_conn.execute("PRAGMA busy_timeout=0")
@@ -70,7 +74,7 @@ def _while_locked(dbapi_conn: Any, busy_timeout_ms: int, attempt: Callable[[], T
                 return attempt()
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise OperationalError("(waiting for the write lock)", None, exc) from exc
+                    raise
             tries += 1
             time.sleep(min(0.001, 0.0001 * tries) * (0.5 + random.random()))
     finally:

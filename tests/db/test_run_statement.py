@@ -1,9 +1,6 @@
 """``Database.run_statement``: one statement on the driver's own connection, committed on
 its own, with SQLAlchemy's error semantics (on SQLite and PostgreSQL alike)."""
 
-import threading
-import time
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -62,25 +59,3 @@ def test_a_connection_that_died_is_invalidated_not_returned_to_the_pool(db):
     (new_pid,), = single.run_statement("SELECT pg_backend_pid()", {})
     assert new_pid != pid
     single.dispose()
-
-
-def test_on_sqlite_a_writing_statement_waits_for_the_lock(tmp_path):
-    db = Database.from_url(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_ms=2000)
-    with db.session(write=True) as session:
-        session.execute(text("CREATE TABLE scratch (x INTEGER PRIMARY KEY)"))
-    took: list[float] = []
-
-    def writer() -> None:
-        start = time.monotonic()
-        db.run_statement("INSERT INTO scratch VALUES (2) RETURNING x", {})
-        took.append(time.monotonic() - start)
-
-    with db.session(write=True) as session:
-        session.execute(text("INSERT INTO scratch VALUES (1)"))
-        thread = threading.Thread(target=writer)
-        thread.start()
-        time.sleep(0.3)
-    thread.join(5)
-    assert 0.25 <= took[0] < 1.0
-    assert rows(db) == [1, 2]
-    db.dispose()

@@ -1,7 +1,9 @@
-"""SQLite write transactions wait for the lock with a tight retry, then fail cleanly."""
+"""SQLite writers — a write transaction (``BEGIN IMMEDIATE``) or one writing statement
+(``run_statement``) — wait for the lock with a tight retry, then fail cleanly."""
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
@@ -10,17 +12,36 @@ from sqlalchemy.exc import OperationalError
 from a2e.store.session import Database
 
 
-def test_a_writer_waits_for_the_lock_and_gets_it_once_released(tmp_path):
-    db = Database.from_url(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_ms=2000)
+def in_a_transaction(db: Database, x: int) -> None:
     with db.session(write=True) as session:
-        session.execute(text("CREATE TABLE t (x INTEGER)"))
+        session.execute(text("INSERT INTO t VALUES (:x)"), {"x": x})
+
+
+def as_one_statement(db: Database, x: int) -> None:
+    db.run_statement("INSERT INTO t VALUES (:x) RETURNING x", {"x": x})
+
+
+WRITERS = pytest.mark.parametrize("write", [in_a_transaction, as_one_statement])
+
+
+def database(tmp_path, busy_timeout_ms: int) -> Database:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_ms=busy_timeout_ms)
+    with db.session(write=True) as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+    return db
+
+
+@WRITERS
+def test_a_writer_waits_for_the_lock_and_gets_it_once_released(
+    tmp_path, write: Callable[[Database, int], None]
+):
+    db = database(tmp_path, 2000)
     waited: list[float] = []
 
     def second_writer() -> None:
         start = time.monotonic()
-        with db.session(write=True) as session:
-            waited.append(time.monotonic() - start)
-            session.execute(text("INSERT INTO t VALUES (2)"))
+        write(db, 2)
+        waited.append(time.monotonic() - start)
 
     with db.session(write=True) as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
@@ -29,16 +50,21 @@ def test_a_writer_waits_for_the_lock_and_gets_it_once_released(tmp_path):
         time.sleep(0.3)
     thread.join(5)
     assert 0.25 <= waited[0] < 1.0
+    with db.session() as session:
+        assert list(session.scalars(text("SELECT x FROM t ORDER BY x"))) == [1, 2]
     db.dispose()
 
 
-def test_a_writer_gives_up_after_the_busy_timeout_with_a_database_error(tmp_path):
-    db = Database.from_url(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_ms=200)
-    other = Database.from_url(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout_ms=200)
+@WRITERS
+def test_a_writer_gives_up_after_the_busy_timeout_with_a_database_error(
+    tmp_path, write: Callable[[Database, int], None]
+):
+    db, other = database(tmp_path, 200), database(tmp_path, 200)
     with db.session(write=True) as session:
-        session.execute(text("CREATE TABLE t (x INTEGER)"))
-        with pytest.raises(OperationalError):
-            with other.session(write=True):
-                pass
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        start = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            write(other, 2)
+        assert 0.15 <= time.monotonic() - start < 1.0
     db.dispose()
     other.dispose()
