@@ -22,6 +22,7 @@ from a2e.limits.limiter import Limiter
 from a2e.limits.sql import SqlUsageStorage
 from a2e.limits.storage import MemoryUsageStorage
 from a2e.limits.windows import windows_for
+from a2e.store.queries.usage import AdmissionSql
 from a2e.store.session import Database
 from benchmarks.common import (
     Figure,
@@ -114,6 +115,23 @@ def raw_call(url: str, agent_id: int) -> Callable[[int], Callable[[], object]]:
     return make
 
 
+def raw_admission_call(url: str, agents: list[int]) -> Callable[[int], Callable[[], object]]:
+    """The statement a2e sends (all or none), over 100 agents in turn, through psycopg."""
+    db = Database.from_url(url)
+    admission = AdmissionSql(db)
+    windows = windows_for("requests", LIMITS, datetime.now(timezone.utc))
+    sql = admission.sql_for(len(windows))
+    params = [admission.params(agent, windows) for agent in agents]
+    db.dispose()
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def make(index: int) -> Callable[[], object]:
+        conn = psycopg.connect(dsn, autocommit=True)
+        turn = iter(range(index, 10**12, WORKERS))
+        return lambda: conn.execute(sql, params[next(turn) % len(params)]).fetchall()
+    return make
+
+
 def postgres_figures(seconds: float) -> list[Figure]:
     with scratch_database("postgresql", "a2e_bench_limiter") as url:
         db = Database.from_url(url)
@@ -122,6 +140,7 @@ def postgres_figures(seconds: float) -> list[Figure]:
         hot = process_rate(admission_call(url, agents, spread=False), seconds)
         raw = process_rate(raw_call(url, agents[1]), seconds)
         spread = process_rate(admission_call(url, agents, spread=True), seconds)
+        raw_spread = process_rate(raw_admission_call(url, agents), seconds)
         spread_async = process_rate(
             admission_call(url, agents, spread=True, async_commit=True), seconds
         )
@@ -131,6 +150,8 @@ def postgres_figures(seconds: float) -> list[Figure]:
         Figure("… versus the raw upsert through psycopg", hot, "/s", at_least(0.6, relative=True),
                baseline=raw, note=note),
         Figure("admissions/s, 100 agents (PostgreSQL)", spread, "/s", at_least(5000), note=note),
+        Figure("… versus the same statement through psycopg, 100 agents", spread, "/s",
+               baseline=raw_spread, note=f"{note}; no a2e code in the loop"),
         Figure("admissions/s, 100 agents, rateLimiting.async_commit (PostgreSQL)", spread_async,
                "/s", at_least(5000), note=f"{note}; synchronous_commit off for the admission"),
     ]

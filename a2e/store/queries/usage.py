@@ -48,7 +48,8 @@ class AdmissionSql:
     def __init__(self, db: Database, *, async_commit: bool = False) -> None:
         self.db = db
         dialect = db.engine.dialect
-        self._sql_for: Callable[[int], str] = (
+        #: The statement's text for a number of windows (also for benchmarks, EXPLAIN).
+        self.sql_for: Callable[[int], str] = (
             functools.partial(_postgresql_sql, async_commit=async_commit)
             if dialect.name == "postgresql" else _sqlite_sql
         )
@@ -62,16 +63,17 @@ class AdmissionSql:
     def admit(self, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
         """The new counts by period, or ``{}`` when some window was full (nothing moved).
         Every limit must be at least 1."""
-        sql = self._sql_for(len(windows))
+        sql = self.sql_for(len(windows))
         try:
-            rows = self.db.run_statement(sql, self._params(agent_id, windows))
+            rows = self.db.run_statement(sql, self.params(agent_id, windows))
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) == REFUSED_SQLSTATE:
                 return {}
             raise
         return dict(rows)
 
-    def _params(self, agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
+    def params(self, agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
+        """The statement's parameters, in the driver's types."""
         params: dict[str, object] = {"agent_id": agent_id, "count": len(windows)}
         for index, window in enumerate(windows):
             params[f"kind_{index}"] = window.kind
