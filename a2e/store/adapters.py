@@ -1,4 +1,5 @@
-"""The engine's ports implemented in SQL. Each call is its own short transaction."""
+"""The engine's ports implemented in SQL. Each call is its own short transaction of one
+statement (Core, not the ORM: these run several times per request)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ class SqlRunRecorder:
     def start_run(self, start: RunStart) -> int:
         saved = start.saved_workflow
         try:
-            with self.db.session(write=True) as session:
-                run = run_queries.create_run(
-                    session,
+            with self.db.connection(write=True, single_statement=True) as conn:
+                return run_queries.create_run(
+                    conn,
                     agent_id=int(start.agent_id),
                     execution_id=start.execution_id,
                     owner=current_owner(),
@@ -37,7 +38,6 @@ class SqlRunRecorder:
                     saved_workflow_name=saved.name if saved else None,
                     saved_workflow_version=saved.version if saved else None,
                 )
-                return run.id
         except IntegrityError:
             with self.db.session() as session:
                 existing = run_queries.read_run_by_execution_id(
@@ -48,9 +48,9 @@ class SqlRunRecorder:
             raise DuplicateExecution(existing.id, start.execution_id) from None
 
     def record_step(self, run_id: int, step: StepRecord) -> None:
-        with self.db.session(write=True) as session:
+        with self.db.connection(write=True, single_statement=True) as conn:
             run_queries.create_step(
-                session,
+                conn,
                 run_id,
                 position=step.position,
                 operation_id=step.op_id,
@@ -68,9 +68,9 @@ class SqlRunRecorder:
             )
 
     def finish_run(self, run_id: int, finish: RunFinish) -> None:
-        with self.db.session(write=True) as session:
+        with self.db.connection(write=True, single_statement=True) as conn:
             run_queries.update_run_status(
-                session,
+                conn,
                 run_id,
                 status=finish.status,
                 finished_at=finish.finished_at,
@@ -96,12 +96,12 @@ class SqlValueStore:
             index_elements=[StoredValue.agent_id, StoredValue.key],
             set_={"value": statement.excluded.value, "storage": storage, "updated_at": now},
         )
-        with self.db.session(write=True) as session:
-            session.execute(statement)
+        with self.db.connection(write=True, single_statement=True) as conn:
+            conn.execute(statement)
 
     def get(self, agent_id: Any, key: str) -> Any:
-        with self.db.session() as session:
-            row = session.execute(
+        with self.db.connection(single_statement=True) as conn:
+            row = conn.execute(
                 select(StoredValue.value).where(
                     StoredValue.agent_id == int(agent_id), StoredValue.key == key
                 )

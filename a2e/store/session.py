@@ -165,10 +165,18 @@ class Database:
                 raise
 
     @contextmanager
-    def connection(self, *, write: bool = False) -> Iterator[Connection]:
+    def connection(self, *, write: bool = False, single_statement: bool = False) -> Iterator[Connection]:
         """A Core transaction, for hot paths that need no ORM (same semantics as
-        :meth:`session`: committed on success, rolled back on any exception)."""
+        :meth:`session`: committed on success, rolled back on any exception).
+
+        ``single_statement=True`` promises that the block runs one statement: on
+        PostgreSQL it then runs in autocommit mode, one round trip instead of three
+        (``BEGIN``, the statement, ``COMMIT``), with the same all-or-nothing outcome.
+        """
         with self.engine.connect() as conn:
+            if single_statement and self.dialect == "postgresql":
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                return
             if write and self.dialect == "sqlite":
                 conn = conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():

@@ -14,10 +14,10 @@ from a2e.store.queries import runs as queries
 def add_run(db, agent_id: int, name: str, age_days: int, status: str) -> None:
     started = utcnow() - timedelta(days=age_days)
     with db.session(write=True) as session:
-        run = queries.create_run(session, agent_id=agent_id, execution_id=name,
-                                 owner=current_owner(), started_at=started, workflow_text="")
-        run.status = status
-        queries.create_step(session, run.id, position=0, operation_id="a", op_type="Wait",
+        run_id = queries.create_run(session, agent_id=agent_id, execution_id=name,
+                                    owner=current_owner(), started_at=started, workflow_text="")
+        session.get(Run, run_id).status = status
+        queries.create_step(session, run_id, position=0, operation_id="a", op_type="Wait",
                             iteration=None, status="succeeded", attempts=[], started_at=started,
                             finished_at=started, duration_ms=0, result=None, error=None,
                             cached=False, cached_at=None)

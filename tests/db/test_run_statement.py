@@ -1,5 +1,6 @@
-"""``Database.run_statement``: one statement on the driver's own connection, committed on
-its own, with SQLAlchemy's error semantics (on SQLite and PostgreSQL alike)."""
+"""Single-statement units: ``Database.run_statement`` (on the driver's own connection,
+with SQLAlchemy's error semantics) and ``Database.connection(single_statement=True)``,
+each committed on its own, on SQLite and PostgreSQL alike."""
 
 import pytest
 from sqlalchemy import text
@@ -59,3 +60,14 @@ def test_a_connection_that_died_is_invalidated_not_returned_to_the_pool(db):
     (new_pid,), = single.run_statement("SELECT pg_backend_pid()", {})
     assert new_pid != pid
     single.dispose()
+
+
+def test_a_single_statement_connection_commits_and_leaves_the_pool_as_it_was(db, table):
+    with db.connection(write=True, single_statement=True) as conn:
+        conn.execute(text("INSERT INTO scratch VALUES (1)"))
+    with db.connection(single_statement=True) as conn:
+        assert conn.execute(text("SELECT x FROM scratch")).scalars().all() == [1]
+    with pytest.raises(RuntimeError), db.connection(write=True) as conn:
+        conn.execute(text("INSERT INTO scratch VALUES (2)"))
+        raise RuntimeError("boom")  # a plain transaction still rolls back
+    assert rows(db) == [1]

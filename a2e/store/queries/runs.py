@@ -1,4 +1,5 @@
-"""Runs and their steps. Functions take the session first and never commit."""
+"""Runs and their steps. Functions take the session (or, for the run recorder's writes,
+a Core connection) first and never commit."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from a2e.store.models import Run, RunStep
@@ -14,7 +15,7 @@ from a2e.store.owner import Owner
 
 
 def create_run(
-    session: Session,
+    conn: Connection | Session,
     *,
     agent_id: int,
     execution_id: str,
@@ -23,30 +24,32 @@ def create_run(
     workflow_text: str | None,
     saved_workflow_name: str | None = None,
     saved_workflow_version: int | None = None,
-) -> Run:
-    run = Run(
-        agent_id=agent_id,
-        execution_id=execution_id,
-        status="running",
-        owner_host=owner.host,
-        owner_pid=owner.pid,
-        owner_boot_id=owner.boot_id,
-        started_at=started_at,
-        workflow_text=workflow_text,
-        saved_workflow_name=saved_workflow_name,
-        saved_workflow_version=saved_workflow_version,
-    )
-    session.add(run)
-    session.flush()
-    return run
+) -> int:
+    """Insert a ``running`` run; its id."""
+    return conn.execute(_INSERT_RUN, {
+        "agent_id": agent_id,
+        "execution_id": execution_id,
+        "status": "running",
+        "owner_host": owner.host,
+        "owner_pid": owner.pid,
+        "owner_boot_id": owner.boot_id,
+        "started_at": started_at,
+        "workflow_text": workflow_text,
+        "saved_workflow_name": saved_workflow_name,
+        "saved_workflow_version": saved_workflow_version,
+    }).scalar_one()
 
 
-def create_step(session: Session, run_id: int, **values: Any) -> None:
-    session.add(RunStep(run_id=run_id, **values))
+def create_step(conn: Connection | Session, run_id: int, **values: Any) -> None:
+    conn.execute(_INSERT_STEP, {"run_id": run_id, **values})
+
+
+_INSERT_RUN = insert(Run).returning(Run.id)
+_INSERT_STEP = insert(RunStep)
 
 
 def update_run_status(
-    session: Session,
+    conn: Connection | Session,
     run_id: int,
     *,
     status: str,
@@ -54,7 +57,7 @@ def update_run_status(
     duration_ms: int,
     error: dict[str, Any] | None,
 ) -> None:
-    session.execute(
+    conn.execute(
         update(Run)
         .where(Run.id == run_id)
         .values(status=status, finished_at=finished_at, duration_ms=duration_ms, error=error)
