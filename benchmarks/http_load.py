@@ -1,4 +1,5 @@
-"""A small HTTP load generator, and the 429-versus-/health latency figure.
+"""A small HTTP load generator, and the 429-versus-/health latency figure (reported by
+``benchmarks.limiter``).
 
 :func:`load` runs N client processes, each with one keep-alive ``requests.Session``,
 sending the same request back to back for a fixed time; it reports p50/p99 and req/s.

@@ -1,7 +1,7 @@
 """Limiter figures: admissions/s on PostgreSQL (one hot agent, 100 agents) next to the raw
-upsert through psycopg, SQLite latency under 4 processes, the cost of 1 M old usage rows,
-and the in-memory limiter as the baseline. (429 versus ``/health`` over HTTP is measured
-by ``benchmarks.http_load``.)
+statements through psycopg, SQLite latency under 4 processes, the cost of 1 M old usage
+rows, the in-memory limiter as the baseline, and 429 versus ``/health`` over HTTP (with
+the load generator of ``benchmarks.http_load``).
 
 ``python -m benchmarks --only limiter [--quick]``
 """
@@ -24,6 +24,7 @@ from a2e.limits.storage import MemoryUsageStorage
 from a2e.limits.windows import windows_for
 from a2e.store.queries.usage import AdmissionSql
 from a2e.store.session import Database
+from benchmarks import http_load
 from benchmarks.common import (
     Figure,
     at_least,
@@ -218,4 +219,5 @@ def run(quick: bool) -> list[Figure]:
     if "postgresql" in dialects():
         log("limiter: PostgreSQL")
         figures += postgres_figures(seconds)
-    return figures
+    log("limiter: 429 versus /health over HTTP")
+    return figures + http_load.run(quick)
