@@ -19,8 +19,8 @@ from a2e.api.state import state
 from a2e.audit import actions
 from a2e.protocol.model import AgentPermissions
 from a2e.store.base import utcnow
-from a2e.store.models import Agent
 from a2e.store.queries import agents as agent_queries
+from a2e.store.queries.agents import Authenticated
 from a2e.store.queries.limits import LimitSource
 
 log = logging.getLogger("a2e.auth")
@@ -40,15 +40,15 @@ class Principal:
     limits: LimitSource | None = None
 
     @classmethod
-    def of(cls, agent: Agent, limits: LimitSource | None = None) -> Principal:
-        ops = agent.allowed_operations
+    def of(cls, found: Authenticated) -> Principal:
+        ops = found.allowed_operations
         return cls(
-            agent_id=agent.id,
-            name=agent.name,
-            is_admin=agent.is_admin,
+            agent_id=found.agent_id,
+            name=found.name,
+            is_admin=found.is_admin,
             allowed_operations=None if ops is None else frozenset(ops),
-            allowed_hosts=tuple(agent.allowed_hosts or ()),
-            limits=limits,
+            allowed_hosts=tuple(found.allowed_hosts or ()),
+            limits=found.limits,
         )
 
     def permissions(self, credential_ids: frozenset[str] = frozenset()) -> AgentPermissions:
@@ -80,18 +80,18 @@ def authenticate_request() -> None:
         record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "no key"})
         abort(401, message="an API key is required (Authorization: Bearer <key> or X-API-Key)")
     db = state().db
-    with db.session(read_only=True) as session:
-        found = agent_queries.authenticate(session, key)
+    with db.connection(single_statement=True) as conn:
+        found = agent_queries.authenticate(conn, key)
     if found is None:
         record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "invalid key"})
         abort(401, message="the API key is not valid")
-    g.principal = Principal.of(found.agent, found.limits)
-    api_key, now = found.key, utcnow()
-    if agent_queries.needs_touch(api_key, now):
+    g.principal = Principal.of(found)
+    now = utcnow()
+    if found.needs_touch(now):
         # Its own short write, at most once a minute per key; losing one is harmless.
         try:
             with db.session(write=True) as session:
-                agent_queries.touch_key(session, api_key.id, now)
+                agent_queries.touch_key(session, found.key_id, now)
         except SQLAlchemyError as exc:
             log.warning("could not record a key's last use: %s", type(exc).__name__)
 

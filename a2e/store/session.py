@@ -145,18 +145,15 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, *, write: bool = False, read_only: bool = False) -> Iterator[Session]:
+    def session(self, *, write: bool = False) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on any exception.
 
         ``write=True`` takes SQLite's write lock at BEGIN (no effect on PostgreSQL).
-        ``read_only=True`` runs each statement on its own in autocommit mode, which saves
-        PostgreSQL the COMMIT round trip; for a hot path that only reads.
+        Hot paths of one statement use :meth:`connection` instead.
         """
         with self._sessions() as session:
             if write and self.dialect == "sqlite":
                 session.connection(execution_options={IMMEDIATE: True})
-            elif read_only and self.dialect == "postgresql":
-                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             try:
                 yield session
                 session.commit()
