@@ -13,7 +13,6 @@ from a2e.limits.limiter import Limiter
 from a2e.limits.sql import SqlUsageStorage
 from a2e.limits.storage import MemoryUsageStorage, UsageStorage
 from a2e.limits.windows import Decision, Window, window_start
-from a2e.store.session import Database
 
 START = datetime(2030, 5, 6, 23, 59, 30, tzinfo=timezone.utc)
 LIMITS = {"requests_per_minute": 3, "requests_per_hour": 5, "requests_per_day": 100,

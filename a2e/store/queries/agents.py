@@ -10,9 +10,9 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from a2e import keys
+from a2e.config import LIMIT_KEYS
 from a2e.store.base import parse_id, utcnow
 from a2e.store.models import Agent, AgentLimits, ApiKey
-from a2e.config import LIMIT_KEYS
 from a2e.store.queries.limits import LimitSource
 
 #: ``last_used_at`` is refreshed at most this often, so a request is not a write.
@@ -157,7 +157,7 @@ _AUTHENTICATE = (
 )
 
 
-def authenticate(conn: Connection | Session, presented: str) -> Authenticated | None:
+def authenticate(conn: Connection, presented: str) -> Authenticated | None:
     """The enabled agent owning an active key equal to ``presented``."""
     prefix = keys.prefix_of(presented)
     if prefix is None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
