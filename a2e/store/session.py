@@ -162,7 +162,9 @@ class Database:
                 raise
 
     @contextmanager
-    def connection(self, *, write: bool = False, single_statement: bool = False) -> Iterator[Connection]:
+    def connection(
+        self, *, write: bool = False, single_statement: bool = False
+    ) -> Iterator[Connection]:
         """A Core transaction, for hot paths that need no ORM (same semantics as
         :meth:`session`: committed on success, rolled back on any exception).
 
