@@ -104,9 +104,14 @@ def admission_call(
     return make
 
 
+def psycopg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as psycopg's own connection string."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def raw_call(url: str, agent_id: int) -> Callable[[int], Callable[[], object]]:
     """The reference: the plain upsert through psycopg, no a2e code."""
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = psycopg_dsn(url)
 
     def make(_index: int) -> Callable[[], object]:
         conn = psycopg.connect(dsn, autocommit=True)
@@ -125,7 +130,7 @@ def raw_admission_call(url: str, agents: list[int]) -> Callable[[int], Callable[
     sql = admission.sql_for(len(windows))
     params = [admission.params(agent, windows) for agent in agents]
     db.dispose()
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = psycopg_dsn(url)
 
     def make(index: int) -> Callable[[], object]:
         conn = psycopg.connect(dsn, autocommit=True)
