@@ -6,6 +6,7 @@ Unix epoch (UTC): minutes start at :00, hours at :00:00, days at 00:00:00 UTC.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,9 +26,25 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def window_start(now: datetime, period: str) -> datetime:
-    seconds = PERIOD_SECONDS[period]
-    elapsed = int((now - EPOCH).total_seconds())
-    return EPOCH + timedelta(seconds=elapsed - elapsed % seconds)
+    return _starts(_minute(now))[period]
+
+
+def _minute(now: datetime) -> int:
+    """Whole minutes since the epoch (``now`` must be timezone-aware)."""
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given to the limiter")
+    return int(now.timestamp()) // 60
+
+
+@functools.lru_cache(maxsize=8)
+def _starts(minute: int) -> dict[str, datetime]:
+    """Every period's window start for a minute: every admission asks, and they change
+    once a minute, so they are worked out once."""
+    elapsed = minute * 60
+    return {
+        period: EPOCH + timedelta(seconds=elapsed - elapsed % seconds)
+        for period, seconds in PERIOD_SECONDS.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -50,9 +67,9 @@ class Window:
 
 
 def windows_for(kind: str, limits: Mapping[str, int], now: datetime) -> tuple[Window, ...]:
+    starts = _starts(_minute(now))
     return tuple(
-        Window(kind, period, window_start(now, period), int(limits[key]), key)
-        for key, period in RULES[kind]
+        Window(kind, period, starts[period], int(limits[key]), key) for key, period in RULES[kind]
     )
 
 

@@ -120,3 +120,8 @@ def test_threads_never_admit_more_than_the_limit(storage: UsageStorage, agent_id
         thread.join()
     assert sum(d.admitted for d in results) == 25
     assert sorted(d.usage[0].used for d in results if d.admitted) == list(range(1, 26))
+
+
+def test_windows_refuse_a_naive_moment():
+    with pytest.raises(ValueError):
+        window_start(datetime(2030, 5, 6, 7, 8), "minute")

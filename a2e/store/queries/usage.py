@@ -53,10 +53,10 @@ class AdmissionSql:
             if dialect.name == "postgresql" else _sqlite_sql
         )
         bind = UsageWindow.window_start.type.dialect_impl(dialect).bind_processor(dialect)
-        # Few distinct window starts are live at once; formatting them is most of the
-        # cost of binding on SQLite.
-        self._bind_start: Callable[[datetime], object] = functools.lru_cache(maxsize=256)(
-            bind or (lambda value: value)
+        # psycopg takes the datetime as it is. On SQLite few distinct window starts are
+        # live at once, and formatting them is most of the cost of binding.
+        self._bind_start: Callable[[datetime], object] = (
+            functools.lru_cache(maxsize=256)(bind) if bind else (lambda value: value)
         )
 
     def admit(self, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
@@ -74,14 +74,16 @@ class AdmissionSql:
     def params(self, agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
         """The statement's parameters, in the driver's types."""
         params: dict[str, object] = {"agent_id": agent_id, "count": len(windows)}
-        for index, window in enumerate(windows):
-            params[f"kind_{index}"] = window.kind
-            params[f"period_{index}"] = window.period
-            params[f"start_{index}"] = self._bind_start(window.start)
-            params[f"quota_{index}"] = window.limit
+        for (kind, period, start, quota), window in zip(_PARAM_NAMES, windows):
+            params[kind] = window.kind
+            params[period] = window.period
+            params[start] = self._bind_start(window.start)
+            params[quota] = window.limit
         return params
 
 
+#: The parameter names of each window, by position (at most one window per period).
+_PARAM_NAMES = [(f"kind_{i}", f"period_{i}", f"start_{i}", f"quota_{i}") for i in range(3)]
 _UPSERT_TAIL = (
     "ON CONFLICT (agent_id, kind, period, window_start) DO UPDATE "
     "SET admitted = usage_windows.admitted + 1, quota = excluded.quota "
