@@ -20,6 +20,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from a2e.store.thread_connections import ThreadConnections
+
 IMMEDIATE = "a2e_immediate"
 BUSY_TIMEOUT_MS = "a2e_busy_timeout_ms"
 T = TypeVar("T")
@@ -135,6 +137,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._thread_connections = (
+            ThreadConnections(engine, ping_after_idle_s=PING_AFTER_IDLE_S)
+            if engine.dialect.name == "postgresql" else None
+        )
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -186,35 +192,42 @@ class Database:
         (sqlite3 or psycopg, parameters in that driver's style) and return its rows.
 
         For the few statements so hot that SQLAlchemy's per-call cost would dominate
-        them (rate-limit admission). On SQLite a writing statement waits for the write
-        lock with the same tight retry as ``BEGIN IMMEDIATE``. Driver errors leave as
-        SQLAlchemy's :class:`DBAPIError`, and a connection found broken is invalidated
-        instead of going back to the pool.
+        them (rate-limit admission). On PostgreSQL the statement runs on the thread's
+        own autocommit connection (:mod:`a2e.store.thread_connections`), on SQLite on a
+        pooled one, waiting for the write lock with the same tight retry as ``BEGIN
+        IMMEDIATE``. Driver errors leave as SQLAlchemy's :class:`DBAPIError`, and a
+        connection found broken is never used again.
         """
-        pooled = self.engine.raw_connection()
-        conn = pooled.driver_connection
-        dialect = self.engine.dialect
-        try:
-            if self.dialect == "sqlite":
-                return _while_locked(
-                    conn, pooled.info[BUSY_TIMEOUT_MS], lambda: conn.execute(sql, params).fetchall()
-                )
-            conn.autocommit = True
+        if self._thread_connections is not None:
+            conn = self._thread_connections.get()
             try:
                 return conn.execute(sql, params).fetchall()
-            finally:
-                if pooled.is_valid and not conn.broken:
-                    conn.autocommit = False
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
-            if lost:
-                pooled.invalidate(exc)
-            raise DBAPIError.instance(
-                sql, dict(params), exc, dialect.loaded_dbapi.Error,
-                connection_invalidated=lost, dialect=dialect,
-            ) from exc
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                raise self._driver_error(sql, params, exc, conn, self._thread_connections.discard) from exc
+        pooled = self.engine.raw_connection()
+        conn = pooled.driver_connection
+        try:
+            return _while_locked(
+                conn, pooled.info[BUSY_TIMEOUT_MS], lambda: conn.execute(sql, params).fetchall()
+            )
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            raise self._driver_error(sql, params, exc, conn, pooled.invalidate) from exc
         finally:
             pooled.close()
+
+    def _driver_error(
+        self, sql: str, params: Mapping[str, Any], exc: Exception, conn: Any,
+        drop: Callable[[], None],
+    ) -> DBAPIError:
+        """``exc`` as SQLAlchemy's error; ``drop()`` the connection when it is gone."""
+        dialect = self.engine.dialect
+        lost = dialect.is_disconnect(exc, conn, None)
+        if lost:
+            drop()
+        return DBAPIError.instance(
+            sql, dict(params), exc, dialect.loaded_dbapi.Error,
+            connection_invalidated=lost, dialect=dialect,
+        )
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -222,4 +235,6 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self._thread_connections is not None:
+            self._thread_connections.close_all()
         self.engine.dispose()

@@ -1,0 +1,102 @@
+"""Each thread's own autocommit driver connection, for PostgreSQL's hottest statements.
+
+Rate-limit admission is one statement per request. Checking a connection out of the
+pool and back in around it (checkout events, reset on return, the queue) costs a
+sizeable share of the client's work per admission, and under load that share comes
+out of the database server's CPU on a small machine. So each thread that runs such
+statements keeps one connection of its own: made by the engine (same arguments, same
+connect events), detached from the pool, in autocommit mode.
+
+A connection is closed when its thread is gone, when it breaks, or by
+:meth:`ThreadConnections.close_all` (``Database.dispose``). One that sat idle is pinged
+before use, as pooled ones are. After a fork the child makes its own and never closes
+the parent's (closing would end the parent's session on the shared socket).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from typing import Any
+
+from sqlalchemy import Engine
+
+
+class _Owned:
+    """A thread's connection; closing it is a no-op outside the process that made it."""
+
+    def __init__(self, dbapi_conn: Any) -> None:
+        self.dbapi_conn = dbapi_conn
+        self.pid = os.getpid()
+        self.last_used = time.monotonic()
+        self.close = weakref.finalize(self, _close_in_process, self.pid, dbapi_conn)
+
+    def usable(self) -> bool:
+        conn = self.dbapi_conn
+        return self.pid == os.getpid() and not (conn.closed or conn.broken)
+
+
+def _close_in_process(pid: int, dbapi_conn: Any) -> None:
+    if os.getpid() == pid:
+        dbapi_conn.close()
+
+
+class ThreadConnections:
+    """Hands each thread its own autocommit connection to ``engine``'s database."""
+
+    def __init__(self, engine: Engine, *, ping_after_idle_s: float) -> None:
+        self.engine = engine
+        self.ping_after_idle_s = ping_after_idle_s
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: weakref.WeakSet[_Owned] = weakref.WeakSet()
+
+    def get(self) -> Any:
+        """This thread's connection: made on first use, after a fork, or after the last
+        one broke; pinged first (and replaced if dead) when it sat idle."""
+        owned: _Owned | None = getattr(self._local, "owned", None)
+        now = time.monotonic()
+        if owned is not None and (
+            not owned.usable()
+            or (now - owned.last_used >= self.ping_after_idle_s and not self._alive(owned))
+        ):
+            self.discard()
+            owned = None
+        if owned is None:
+            owned = self._local.owned = self._connect()
+        owned.last_used = now
+        return owned.dbapi_conn
+
+    def discard(self) -> None:
+        """Close and forget this thread's connection (it broke, or is about to be dropped)."""
+        owned: _Owned | None = getattr(self._local, "owned", None)
+        self._local.owned = None
+        if owned is not None:
+            owned.close()
+
+    def close_all(self) -> None:
+        """Close every thread's connection made in this process; threads make new ones
+        on their next use."""
+        with self._lock:
+            every = list(self._all)
+        for owned in every:
+            owned.close()
+
+    def _connect(self) -> _Owned:
+        pooled = self.engine.raw_connection()
+        dbapi_conn = pooled.driver_connection
+        pooled.detach()  # ours now: the pool neither counts nor resets nor closes it
+        dbapi_conn.autocommit = True
+        owned = _Owned(dbapi_conn)
+        with self._lock:
+            self._all.add(owned)
+        return owned
+
+    def _alive(self, owned: _Owned) -> bool:
+        try:
+            self.engine.dialect.do_ping(owned.dbapi_conn)
+        except self.engine.dialect.loaded_dbapi.Error:
+            return False
+        return True

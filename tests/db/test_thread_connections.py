@@ -1,0 +1,103 @@
+"""Each thread's own PostgreSQL connection (``a2e.store.thread_connections``): one per
+thread, closed with its thread, by ``dispose`` or when broken, pinged after idling,
+and never closed by a forked child."""
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from a2e.store.session import Database
+from a2e.store.thread_connections import ThreadConnections
+
+
+@pytest.fixture
+def pg(db):
+    if db.dialect != "postgresql":
+        pytest.skip("thread connections are PostgreSQL's")
+    return db
+
+
+def backend(conn) -> int:
+    return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+def alive(db: Database, pid: int) -> bool:
+    with db.engine.connect() as conn:
+        return bool(conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        ))
+
+
+def gone(db: Database, pid: int, within_s: float = 5.0) -> bool:
+    """The backend exits a moment after its client closed the connection."""
+    deadline = time.monotonic() + within_s
+    while alive(db, pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def in_thread(call):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(call()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def test_a_thread_keeps_one_autocommit_connection_and_others_get_their_own(pg):
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
+    mine = connections.get()
+    assert connections.get() is mine and mine.autocommit
+    assert in_thread(lambda: backend(connections.get())) != backend(mine)
+    connections.close_all()
+
+
+def test_a_connection_is_closed_with_its_thread_and_by_close_all(pg):
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
+    other = in_thread(lambda: backend(connections.get()))
+    assert gone(pg, other)
+    mine = backend(connections.get())
+    connections.close_all()
+    assert gone(pg, mine)
+    assert backend(connections.get()) != mine  # made anew on the next use
+    connections.close_all()
+
+
+def test_dispose_closes_the_connections_of_run_statement(pg):
+    single = Database.from_url(pg.engine.url)
+    (pid,), = single.run_statement("SELECT pg_backend_pid()", {})
+    single.dispose()
+    assert gone(pg, pid)
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_use(pg):
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=0)
+    first = backend(connections.get())
+    with pg.engine.connect() as killer:
+        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
+    assert backend(connections.get()) != first  # the ping found it dead; no error
+    connections.close_all()
+
+
+def _child_uses_its_own(connections: ThreadConnections, out) -> None:
+    out.put(backend(connections.get()))
+    connections.close_all()  # as a worker's dispose at exit: the parent's stays open
+
+
+def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
+    parent = backend(connections.get())
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=_child_uses_its_own, args=(connections, out))
+    child.start()
+    assert out.get(timeout=10) != parent
+    child.join(10)
+    assert child.exitcode == 0
+    assert backend(connections.get()) == parent  # still open and usable
+    connections.close_all()
