@@ -154,9 +154,11 @@ def postgres_figures(seconds: float, rounds: int) -> list[Figure]:
             "spread_async": admission_call(url, agents, spread=True, async_commit=True),
         }
         rates: dict[str, list[float]] = {name: [] for name in loads}
-        for _ in range(rounds):
+        for round_ in range(1, rounds + 1):
             for name, load in loads.items():
                 rates[name].append(process_rate(load, seconds))
+            log(f"postgresql round {round_}: "
+                + ", ".join(f"{name} {rates[name][-1]:,.0f}/s" for name in loads))
     hot, raw, spread, raw_spread, spread_async = (median(rates[name]) for name in loads)
     note = f"{WORKERS} processes, a connection each, median of {rounds} × {seconds:g} s"
     return [
