@@ -8,10 +8,14 @@ the load generator of ``benchmarks.http_load``).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import psycopg
 from sqlalchemy import text
@@ -62,26 +66,65 @@ def add_agents(db: Database, count: int) -> list[int]:
         return list(session.scalars(text("SELECT id FROM agents ORDER BY id")))
 
 
-def process_rate(make_call: Callable[[int], Callable[[], object]], seconds: float) -> float:
-    """Calls per second of ``WORKERS`` processes (as a server's workers are), each
-    repeating its own call made by ``make_call(index)`` in the process; they connect and
-    warm up first, then count together for ``seconds``."""
+@dataclass(frozen=True)
+class Shape:
+    """How many admissions are in flight: ``processes`` × ``threads``, as gunicorn's
+    gthread workers × their threads."""
+
+    processes: int
+    threads: int
+
+    @property
+    def total(self) -> int:
+        return self.processes * self.threads
+
+    def describe(self) -> str:
+        return f"{self.processes} processes × {self.threads} thread{'s' * (self.threads > 1)}"
+
+
+#: ``a2e serve --workers 4`` with the default ``server.threads``: the shape goals are judged at.
+SERVER = Shape(WORKERS, 4)
+#: One admission in flight per process: bound by each commit's wait for its WAL flush.
+ONE_EACH = Shape(WORKERS, 1)
+
+#: A thread's loop body, made from its index among all threads and their number.
+ThreadCall = Callable[[int, int], Callable[[], object]]
+#: Set up in each process (a server worker's state), then made per thread.
+Load = Callable[[], ThreadCall]
+
+
+def process_rate(load: Load, seconds: float, shape: Shape) -> float:
+    """Calls per second of ``shape``: each process sets up with ``load()``, each of its
+    threads repeats its own call; all connect and warm up first, then count together
+    for ``seconds``."""
     context = multiprocessing.get_context("fork")
     counts: multiprocessing.Queue = context.Queue()
-    ready = context.Barrier(WORKERS)
+    ready = context.Barrier(shape.total)
 
-    def work(index: int) -> None:
-        call = make_call(index)
+    def thread(make: ThreadCall, index: int, done: list[int]) -> None:
+        call = make(index, shape.total)
         for _ in range(WARM_UP):
             call()
         ready.wait()
-        done, end = 0, time.perf_counter() + seconds
+        count, end = 0, time.perf_counter() + seconds
         while time.perf_counter() < end:
             call()
-            done += 1
-        counts.put(done)
+            count += 1
+        done.append(count)
 
-    workers = [context.Process(target=work, args=(i,)) for i in range(WORKERS)]
+    def work(process: int) -> None:
+        make, done = load(), []
+        threads = [
+            threading.Thread(target=thread, args=(make, process * shape.threads + i, done))
+            for i in range(shape.threads)
+        ]
+        for each in threads:
+            each.start()
+        for each in threads:
+            each.join()
+        counts.put(sum(done))
+
+    workers = [context.Process(target=work, args=(i,)) for i in range(shape.processes)]
     for worker in workers:
         worker.start()
     total = sum(counts.get() for _ in workers)
@@ -90,18 +133,25 @@ def process_rate(make_call: Callable[[int], Callable[[], object]], seconds: floa
     return total / seconds
 
 
-def admission_call(
-    url: str, agents: list[int], *, spread: bool, async_commit: bool = False
-) -> Callable[[int], Callable[[], object]]:
-    """A worker's admission loop body: one hot agent, or every agent in turn."""
-    def make(index: int) -> Callable[[], object]:
-        limiter = Limiter(SqlUsageStorage(Database.from_url(url, pool_size=1),
-                                          async_commit=async_commit), SystemClock())
-        turn = iter(range(index, 10**12, WORKERS))
-        if not spread:
-            return lambda: limiter.check(agents[0], "requests", LIMITS)
-        return lambda: limiter.check(agents[next(turn) % len(agents)], "requests", LIMITS)
-    return make
+def turns(index: int, total: int, items: list[Any]) -> Iterator[Any]:
+    """A thread's share of ``items`` in turn, offset from the other threads'."""
+    return (items[n % len(items)] for n in itertools.count(index, total))
+
+
+def admission_load(url: str, agents: list[int], *, spread: bool, async_commit: bool = False) -> Load:
+    """``Limiter.check`` as the request hook calls it: one limiter per process, shared
+    by its threads; one hot agent, or every agent in turn."""
+    def setup() -> ThreadCall:
+        limiter = Limiter(SqlUsageStorage(Database.from_url(url), async_commit=async_commit),
+                          SystemClock())
+
+        def make(index: int, total: int) -> Callable[[], object]:
+            if not spread:
+                return lambda: limiter.check(agents[0], "requests", LIMITS)
+            agent = turns(index, total, agents)
+            return lambda: limiter.check(next(agent), "requests", LIMITS)
+        return make
+    return setup
 
 
 def psycopg_dsn(url: str) -> str:
@@ -109,21 +159,21 @@ def psycopg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def raw_call(url: str, agent_id: int) -> Callable[[int], Callable[[], object]]:
-    """The reference: the plain upsert through psycopg, no a2e code."""
+def raw_load(url: str, agent_id: int) -> Load:
+    """The reference: the plain upsert through psycopg, a connection per thread, no a2e code."""
     dsn = psycopg_dsn(url)
+    windows = {w.period: w.start for w in windows_for("requests", LIMITS, datetime.now(timezone.utc))}
+    params = {"a": agent_id, "m": windows["minute"], "h": windows["hour"], "d": windows["day"],
+              "q": 10**9}
 
-    def make(_index: int) -> Callable[[], object]:
+    def make(_index: int, _total: int) -> Callable[[], object]:
         conn = psycopg.connect(dsn, autocommit=True)
-        windows = {w.period: w.start for w in windows_for("requests", LIMITS, datetime.now(timezone.utc))}
-        params = {"a": agent_id, "m": windows["minute"], "h": windows["hour"],
-                  "d": windows["day"], "q": 10**9}
         return lambda: conn.execute(RAW_UPSERT, params).fetchall()
-    return make
+    return lambda: make
 
 
-def raw_admission_call(url: str, agents: list[int]) -> Callable[[int], Callable[[], object]]:
-    """The statement a2e sends (all or none), over 100 agents in turn, through psycopg."""
+def raw_admission_load(url: str, agents: list[int]) -> Load:
+    """The statement a2e sends (all or none), over the agents in turn, through psycopg."""
     db = Database.from_url(url)
     admission = AdmissionSql(db)
     windows = windows_for("requests", LIMITS, datetime.now(timezone.utc))
@@ -132,44 +182,53 @@ def raw_admission_call(url: str, agents: list[int]) -> Callable[[int], Callable[
     db.dispose()
     dsn = psycopg_dsn(url)
 
-    def make(index: int) -> Callable[[], object]:
+    def make(index: int, total: int) -> Callable[[], object]:
         conn = psycopg.connect(dsn, autocommit=True)
-        turn = iter(range(index, 10**12, WORKERS))
-        return lambda: conn.execute(sql, params[next(turn) % len(params)]).fetchall()
-    return make
+        each = turns(index, total, params)
+        return lambda: conn.execute(sql, next(each)).fetchall()
+    return lambda: make
 
 
 def postgres_figures(seconds: float, rounds: int) -> list[Figure]:
-    """Each rate is the median of ``rounds`` rounds, the five loads alternating within a
+    """Each rate is the median of ``rounds`` rounds, the loads alternating within a
     round, so that a drift of the machine hits a figure and its reference alike."""
     with scratch_database("postgresql", "a2e_bench_limiter") as url:
         db = Database.from_url(url)
         agents = add_agents(db, 100)
         db.dispose()
         loads = {
-            "hot": admission_call(url, agents, spread=False),
-            "raw": raw_call(url, agents[1]),
-            "spread": admission_call(url, agents, spread=True),
-            "raw_spread": raw_admission_call(url, agents),
-            "spread_async": admission_call(url, agents, spread=True, async_commit=True),
+            "hot": (admission_load(url, agents, spread=False), SERVER),
+            "raw": (raw_load(url, agents[1]), SERVER),
+            "spread": (admission_load(url, agents, spread=True), SERVER),
+            "raw_spread": (raw_admission_load(url, agents), SERVER),
+            "spread_async": (admission_load(url, agents, spread=True, async_commit=True), SERVER),
+            "spread_one_each": (admission_load(url, agents, spread=True), ONE_EACH),
+            "raw_spread_one_each": (raw_admission_load(url, agents), ONE_EACH),
         }
         rates: dict[str, list[float]] = {name: [] for name in loads}
         for round_ in range(1, rounds + 1):
-            for name, load in loads.items():
-                rates[name].append(process_rate(load, seconds))
+            for name, (load, shape) in loads.items():
+                rates[name].append(process_rate(load, seconds, shape))
             log(f"postgresql round {round_}: "
                 + ", ".join(f"{name} {rates[name][-1]:,.0f}/s" for name in loads))
-    hot, raw, spread, raw_spread, spread_async = (median(rates[name]) for name in loads)
-    note = f"{WORKERS} processes, a connection each, median of {rounds} × {seconds:g} s"
+    hot, raw, spread, raw_spread, spread_async, one_each, raw_one_each = (
+        median(rates[name]) for name in loads
+    )
+    note = f"{SERVER.describe()}, median of {rounds} × {seconds:g} s"
+    one_note = f"{ONE_EACH.describe()}, median of {rounds} × {seconds:g} s"
+    raw_note = "no a2e code in the loop"
     return [
         Figure("admissions/s, one hot agent (PostgreSQL)", hot, "/s", at_least(2000), note=note),
         Figure("… versus the raw upsert through psycopg", hot, "/s", at_least(0.6, relative=True),
-               baseline=raw, note=note),
+               baseline=raw, note=f"{note}; {raw_note}"),
         Figure("admissions/s, 100 agents (PostgreSQL)", spread, "/s", at_least(5000), note=note),
         Figure("… versus the same statement through psycopg, 100 agents", spread, "/s",
-               baseline=raw_spread, note=f"{note}; no a2e code in the loop"),
+               baseline=raw_spread, note=f"{note}; {raw_note}"),
         Figure("admissions/s, 100 agents, rateLimiting.async_commit (PostgreSQL)", spread_async,
                "/s", at_least(5000), note=f"{note}; synchronous_commit off for the admission"),
+        Figure("admissions/s, 100 agents, one in flight per process (PostgreSQL)", one_each,
+               "/s", baseline=raw_one_each,
+               note=f"{one_note}; baseline: the same statement through psycopg, {raw_note}"),
     ]
 
 
