@@ -67,9 +67,17 @@ class Window:
 
 
 def windows_for(kind: str, limits: Mapping[str, int], now: datetime) -> tuple[Window, ...]:
-    starts = _starts(_minute(now))
+    return _windows(kind, _minute(now), tuple([int(limits[key]) for key, _ in RULES[kind]]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _windows(kind: str, minute: int, values: tuple[int, ...]) -> tuple[Window, ...]:
+    """The windows of one minute and set of limits: every admission in that minute with
+    those limits gets the same (immutable) windows."""
+    starts = _starts(minute)
     return tuple(
-        Window(kind, period, starts[period], int(limits[key]), key) for key, period in RULES[kind]
+        Window(kind, period, starts[period], value, key)
+        for (key, period), value in zip(RULES[kind], values)
     )
 
 

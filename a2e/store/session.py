@@ -199,11 +199,13 @@ class Database:
         connection found broken is never used again.
         """
         if self._thread_connections is not None:
-            conn = self._thread_connections.get()
+            cursor = self._thread_connections.cursor()
             try:
-                return conn.execute(sql, params).fetchall()
+                return cursor.execute(sql, params).fetchall()
             except self.engine.dialect.loaded_dbapi.Error as exc:
-                raise self._driver_error(sql, params, exc, conn, self._thread_connections.discard) from exc
+                raise self._driver_error(
+                    sql, params, exc, cursor.connection, self._thread_connections.discard
+                ) from exc
         pooled = self.engine.raw_connection()
         conn = pooled.driver_connection
         try:

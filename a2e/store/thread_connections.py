@@ -29,6 +29,7 @@ class _Owned:
 
     def __init__(self, dbapi_conn: Any) -> None:
         self.dbapi_conn = dbapi_conn
+        self.cursor = dbapi_conn.cursor()  # reused: a new cursor per statement costs more
         self.pid = os.getpid()
         self.last_used = time.monotonic()
         self.close = weakref.finalize(self, _close_in_process, self.pid, dbapi_conn)
@@ -44,7 +45,7 @@ def _close_in_process(pid: int, dbapi_conn: Any) -> None:
 
 
 class ThreadConnections:
-    """Hands each thread its own autocommit connection to ``engine``'s database."""
+    """Hands each thread a cursor of its own autocommit connection to ``engine``'s database."""
 
     def __init__(self, engine: Engine, *, ping_after_idle_s: float) -> None:
         self.engine = engine
@@ -53,9 +54,9 @@ class ThreadConnections:
         self._lock = threading.Lock()
         self._all: weakref.WeakSet[_Owned] = weakref.WeakSet()
 
-    def get(self) -> Any:
-        """This thread's connection: made on first use, after a fork, or after the last
-        one broke; pinged first (and replaced if dead) when it sat idle."""
+    def cursor(self) -> Any:
+        """A cursor of this thread's connection: made on first use, after a fork, or after
+        the last one broke; pinged first (and replaced if dead) when it sat idle."""
         owned: _Owned | None = getattr(self._local, "owned", None)
         now = time.monotonic()
         if owned is not None and (
@@ -67,7 +68,7 @@ class ThreadConnections:
         if owned is None:
             owned = self._local.owned = self._connect()
         owned.last_used = now
-        return owned.dbapi_conn
+        return owned.cursor
 
     def discard(self) -> None:
         """Close and forget this thread's connection (it broke, or is about to be dropped)."""

@@ -20,8 +20,8 @@ def pg(db):
     return db
 
 
-def backend(conn) -> int:
-    return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+def backend(cursor) -> int:
+    return cursor.execute("SELECT pg_backend_pid()").fetchone()[0]
 
 
 def alive(db: Database, pid: int) -> bool:
@@ -51,20 +51,20 @@ def in_thread(call):
 
 def test_a_thread_keeps_one_autocommit_connection_and_others_get_their_own(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
-    mine = connections.get()
-    assert connections.get() is mine and mine.autocommit
-    assert in_thread(lambda: backend(connections.get())) != backend(mine)
+    mine = connections.cursor()
+    assert connections.cursor() is mine and mine.connection.autocommit
+    assert in_thread(lambda: backend(connections.cursor())) != backend(mine)
     connections.close_all()
 
 
 def test_a_connection_is_closed_with_its_thread_and_by_close_all(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
-    other = in_thread(lambda: backend(connections.get()))
+    other = in_thread(lambda: backend(connections.cursor()))
     assert gone(pg, other)
-    mine = backend(connections.get())
+    mine = backend(connections.cursor())
     connections.close_all()
     assert gone(pg, mine)
-    assert backend(connections.get()) != mine  # made anew on the next use
+    assert backend(connections.cursor()) != mine  # made anew on the next use
     connections.close_all()
 
 
@@ -77,21 +77,21 @@ def test_dispose_closes_the_connections_of_run_statement(pg):
 
 def test_a_connection_that_died_while_idle_is_replaced_before_use(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=0)
-    first = backend(connections.get())
+    first = backend(connections.cursor())
     with pg.engine.connect() as killer:
         killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
-    assert backend(connections.get()) != first  # the ping found it dead; no error
+    assert backend(connections.cursor()) != first  # the ping found it dead; no error
     connections.close_all()
 
 
 def _child_uses_its_own(connections: ThreadConnections, out) -> None:
-    out.put(backend(connections.get()))
+    out.put(backend(connections.cursor()))
     connections.close_all()  # as a worker's dispose at exit: the parent's stays open
 
 
 def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
-    parent = backend(connections.get())
+    parent = backend(connections.cursor())
     context = multiprocessing.get_context("fork")
     out = context.Queue()
     child = context.Process(target=_child_uses_its_own, args=(connections, out))
@@ -99,5 +99,5 @@ def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
     assert out.get(timeout=10) != parent
     child.join(10)
     assert child.exitcode == 0
-    assert backend(connections.get()) == parent  # still open and usable
+    assert backend(connections.cursor()) == parent  # still open and usable
     connections.close_all()
