@@ -79,7 +79,8 @@ class Shape:
         return self.processes * self.threads
 
     def describe(self) -> str:
-        return f"{self.processes} processes × {self.threads} thread{'s' * (self.threads > 1)}"
+        threads = "thread" if self.threads == 1 else "threads"
+        return f"{self.processes} processes × {self.threads} {threads}"
 
 
 #: ``a2e serve --workers 4`` with the default ``server.threads``: threads share a process,

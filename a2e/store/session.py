@@ -1,5 +1,6 @@
 """Engines and sessions: one :class:`Database` per process; PostgreSQL pools ping a
-connection that sat idle before handing it out.
+connection that sat idle before handing it out, and single hot statements run on each
+thread's own connection (:mod:`a2e.store.thread_connections`).
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout; its
 transactions are begun explicitly so that write scopes can take the write lock

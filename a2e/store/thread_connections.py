@@ -1,11 +1,11 @@
 """Each thread's own autocommit driver connection, for PostgreSQL's hottest statements.
 
 Rate-limit admission is one statement per request. Checking a connection out of the
-pool and back in around it (checkout events, reset on return, the queue) costs a
-sizeable share of the client's work per admission, and under load that share comes
-out of the database server's CPU on a small machine. So each thread that runs such
-statements keeps one connection of its own: made by the engine (same arguments, same
-connect events), detached from the pool, in autocommit mode.
+pool and back in around it (the queue, checkout and checkin events, reset on return)
+cost about a fifth of admission throughput (docs/performance.md). So each thread that
+runs such statements keeps one connection of its own: made by the engine (same
+arguments, same connect events), detached from the pool, in autocommit mode, with one
+cursor reused for every statement.
 
 A connection is closed when its thread is gone, when it breaks, or by
 :meth:`ThreadConnections.close_all` (``Database.dispose``). One that sat idle is pinged
