@@ -42,8 +42,12 @@ def result_cache() -> SqlResultCache:
 def _stats(agent_id: int | None) -> dict[str, Any]:
     app_state = state()
     section = app_state.settings.cache
+    report = stats_report(result_cache().stats(agent_id))
+    totals = report["totals"]
     return {"enabled": section["enabled"], "max_size": section["max_size"],
-            "max_bytes": section["max_bytes"], **stats_report(result_cache().stats(agent_id))}
+            "max_bytes": section["max_bytes"], **report,
+            # the reference's names, at the top level
+            "hits": totals["hits"], "misses": totals["misses"], "hit_rate": totals["hit_rate"]}
 
 
 def _invalidate(filters: dict[str, Any], agent_id: int | None, agent_name: str | None) -> dict[str, Any]:

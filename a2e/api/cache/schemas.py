@@ -30,6 +30,10 @@ class CacheStatsSchema(Schema):
     max_size = fields.Integer()
     max_bytes = fields.Integer(allow_none=True)
     totals = fields.Nested(CacheCountsSchema)
+    hits = fields.Integer(metadata={"description": "totals.hits (the reference's name)"})
+    misses = fields.Integer(metadata={"description": "totals.misses (the reference's name)"})
+    hit_rate = fields.Float(allow_none=True,
+                            metadata={"description": "totals.hit_rate: a fraction 0–1, null before any lookup"})
     rows = fields.List(fields.Nested(CacheStatsRowSchema),
                        metadata={"description": "one per (agent, operation type)"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask
@@ -38,14 +39,44 @@ class Capabilities(MethodView):
                 .where(Credential.agent_id == principal.agent_id)
                 .order_by(Credential.credential_id)
             ).all()
+        operations = sorted(op for op in OPERATION_TYPES if allowed is None or op in allowed)
+        hosts = list(principal.allowed_hosts)
         return {
             "agent_id": principal.agent_id,
             "name": principal.name,
-            "operations": sorted(op for op in OPERATION_TYPES if allowed is None or op in allowed),
-            "hosts": list(principal.allowed_hosts),
+            "operations": operations,
+            "hosts": hosts,
             "credentials": list(credential_ids),
             "limits": {"enabled": app_state.settings.rate_limiting["enabled"], **limits},
+            "capabilities": reference_view(operations, hosts, credential_ids, app_state.settings.execution),
         }
+
+
+def _host_match(host: str) -> str:
+    if host == "*":
+        return "any public host"
+    return "subdomains" if host.startswith("*.") else "exact"
+
+
+def reference_view(operations: list[str], hosts: list[str], credential_ids: Sequence[str],
+                   execution: Mapping[str, Any]) -> dict[str, Any]:
+    """The same facts under the names the reference's clients read (``capabilities.*``)."""
+    return {
+        "availableApis": {host: {"host": host, "match": _host_match(host)} for host in hosts},
+        "availableCredentials": [
+            {"id": cid, "usage": f'a header or body value {{"credentialRef": {{"id": "{cid}"}}}}'}
+            for cid in credential_ids
+        ],
+        "supportedOperations": operations,
+        "securityConstraints": {
+            "allowedDomains": hosts,
+            "maxOperations": execution["max_operations"],
+            "maxLoopIterations": execution["max_loop_iterations"],
+            "maxWaitMs": execution["max_wait_ms"],
+            "maxExecutionTime": int(execution["run_deadline_s"] * 1000),
+            "maxResponseBytes": execution["max_response_bytes"],
+        },
+    }
 
 
 def init_app(app: Flask, api: Api) -> None:

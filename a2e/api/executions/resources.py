@@ -80,7 +80,8 @@ def run_page(session: Session, args: dict[str, Any], **filters: Any) -> dict[str
         session, limit=args["limit"], status=args["status"],
         before_id=decode_cursor(args["cursor"]), **filters,
     )
-    return page([summary(run) for run in runs], args["limit"], runs[-1].id if runs else None)
+    body = page([summary(run) for run in runs], args["limit"], runs[-1].id if runs else None)
+    return {**body, "executions": body["items"]}  # the reference clients read ``executions``
 
 
 @blp.route("")

@@ -34,4 +34,6 @@ class ExecutionSchema(ExecutionSummarySchema):
 
 class ExecutionPageSchema(Schema):
     items = fields.List(fields.Nested(ExecutionSummarySchema))
+    executions = fields.List(fields.Nested(ExecutionSummarySchema),
+                             metadata={"description": "the same page as items (the reference's name)"})
     next_cursor = fields.String(allow_none=True)

@@ -51,7 +51,19 @@ class RateLimitStatus(MethodView):
             effective = service.reader.read(agent_id)
             if effective is not None:
                 g.rate_limit = service.limiter.usage(agent_id, "requests", effective.limits)
-        return service.status(agent_id)
+        body = service.status(agent_id)
+        usage = body["usage"]
+        usage.update({name: usage[key] for key, name in REFERENCE_USAGE_NAMES.items() if key in usage})
+        return body
+
+
+REFERENCE_USAGE_NAMES = {  # our limit key → the reference's name for its usage
+    "requests_per_minute": "requests_last_minute",
+    "requests_per_hour": "requests_last_hour",
+    "requests_per_day": "requests_last_day",
+    "api_calls_per_minute": "api_calls_last_minute",
+    "api_calls_per_hour": "api_calls_last_hour",
+}
 
 
 def _describe(agent_id: int, name: str, overrides: dict[str, int | None]) -> dict[str, Any]:

@@ -58,6 +58,11 @@ class RateLimitStatusSchema(Schema):
     agent_id = fields.Integer()
     enabled = fields.Boolean()
     limits = _counts("the limits in force, per limit")
-    usage = _counts("admitted in the current window (concurrent_runs: runs in flight)")
+    usage = fields.Dict(
+        keys=fields.String(), values=fields.Integer(),
+        metadata={"description": "admitted in the current window, per limit (concurrent_runs: "
+                                 "runs in flight); also under the reference's names "
+                                 "requests_last_minute|hour|day, api_calls_last_minute|hour"},
+    )
     remaining = _counts("still admitted in the current window")
     reset = _counts("seconds until the current window ends")

@@ -15,8 +15,8 @@ from a2e.api.workflows.schemas import (
     ExecuteRequestSchema,
     ExecuteResponseSchema,
     RefusalSchema,
-    ReportSchema,
     ValidateRequestSchema,
+    ValidationReportSchema,
 )
 from a2e.audit import actions
 
@@ -35,13 +35,30 @@ def json_response(body: dict[str, Any], status: int) -> Response:
 @blp.route("/validate")
 class ValidateWorkflow(MethodView):
     @blp.arguments(ValidateRequestSchema)
-    @blp.response(200, ReportSchema)
+    @blp.response(200, ValidationReportSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Validate a workflow without running it (200 with the report, valid or not)"""
         assessment = runtime.assess(current_principal(), body["workflow"])
         record_event(actions.WORKFLOW_VALIDATE, outcome="valid" if assessment.report["valid"] else "invalid",
                      details={"errors": len(assessment.report["errors"])})
-        return assessment.report
+        return with_issues(assessment.report)
+
+
+def with_issues(report: dict[str, Any]) -> dict[str, Any]:
+    """The report plus the reference's ``issues`` (errors then warnings, each with its
+    ``severity``) and ``summary`` (counts)."""
+    issues = [
+        {**issue, "severity": severity, "operation_id": issue.get("operationId")}
+        for severity, key in (("error", "errors"), ("warning", "warnings"))
+        for issue in report[key]
+    ]
+    by_operation: dict[str, int] = {}
+    for issue in issues:
+        if issue["operation_id"]:
+            by_operation[issue["operation_id"]] = by_operation.get(issue["operation_id"], 0) + 1
+    summary = {"errors": len(report["errors"]), "warnings": len(report["warnings"]),
+               "by_operation": by_operation}
+    return {**report, "issues": issues, "summary": summary}
 
 
 @blp.route("/execute")

@@ -46,6 +46,24 @@ class ReportSchema(Schema):
     warnings = fields.List(fields.Nested(IssueSchema))
 
 
+class ReferenceIssueSchema(IssueSchema):
+    severity = fields.String(metadata={"description": "error or warning"})
+    operation_id = fields.String(allow_none=True, metadata={"description": "operationId again"})
+
+
+class ValidationSummarySchema(Schema):
+    errors = fields.Integer()
+    warnings = fields.Integer()
+    by_operation = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                               metadata={"description": "issues per operation id"})
+
+
+class ValidationReportSchema(ReportSchema):
+    issues = fields.List(fields.Nested(ReferenceIssueSchema),
+                         metadata={"description": "errors and warnings in one list (the reference's name)"})
+    summary = fields.Nested(ValidationSummarySchema)
+
+
 class ProtocolErrorSchema(Schema):
     type = fields.String()
     message = fields.String()
