@@ -40,6 +40,25 @@ def decode_cursor(cursor: str | None) -> int | None:
     raise AssertionError("unreachable")
 
 
+def encode_name_cursor(last_name: str) -> str:
+    return base64.urlsafe_b64encode(f"name:{last_name}".encode()).decode().rstrip("=")
+
+
+def decode_name_cursor(cursor: str | None) -> str | None:
+    """The name to continue after, or a 400 for a cursor this server did not make."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind == "name" and value:
+            return value
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    abort(400, message="cursor is not valid")
+    raise AssertionError("unreachable")
+
+
 def page(items: list, limit: int, last_id: int | None) -> dict:
     """``{"items", "next_cursor"}``: a cursor only when the page is full."""
     return {

@@ -138,3 +138,35 @@ def test_a_saved_workflow_is_checked_against_permissions_when_run(client, make_a
     refused = client.post(f"{BASE}/greet/execute", headers=auth(limited), json={})
     assert refused.status_code == 403
     assert refused.json["error"]["type"] == "PermissionError"
+
+
+def test_description_is_saved_with_the_version_and_listed(client, alice, make_agent):
+    assert client.post(f"{BASE}/b-flow", headers=auth(alice), json={
+        "workflow": greeting("v1"), "description": "Greets once"}).json["description"] == "Greets once"
+    client.post(f"{BASE}/b-flow", headers=auth(alice), json={
+        "workflow": greeting("v2"), "description": "Greets twice"})
+    client.post(f"{BASE}/a-flow", headers=auth(alice), json={"workflow": greeting("a")})
+    client.post(f"{BASE}/c-flow", headers=auth(alice), json={"workflow": greeting("c"), "description": "C"})
+    bob = make_agent("bob")
+    client.post(f"{BASE}/bobs", headers=auth(bob), json={"workflow": greeting("bob")})
+
+    first = client.get(f"{BASE}?limit=2", headers=auth(alice)).json
+    assert [(i["name"], i["version"], i["description"]) for i in first["items"]] == [
+        ("a-flow", 1, None), ("b-flow", 2, "Greets twice")]
+    rest = client.get(f"{BASE}?limit=2&cursor={first['next_cursor']}", headers=auth(alice)).json
+    assert [(i["name"], i["description"]) for i in rest["items"]] == [("c-flow", "C")]
+    assert rest["next_cursor"] is None
+    assert client.get(f"{BASE}/b-flow?version=1", headers=auth(alice)).json["description"] == "Greets once"
+    assert [i["name"] for i in client.get(BASE, headers=auth(bob)).json["items"]] == ["bobs"]
+
+
+@pytest.mark.parametrize("query", ["cursor=bogus", "cursor=aWQ6Mw", "limit=0"])
+def test_listing_refuses_a_bad_cursor_or_limit(client, alice, query):
+    response = client.get(f"{BASE}?{query}", headers=auth(alice))
+    assert response.status_code == 400, response.json
+
+
+def test_a_description_over_2000_characters_is_a_400(client, alice):
+    response = client.post(f"{BASE}/long", headers=auth(alice),
+                           json={"workflow": greeting("x"), "description": "d" * 2001})
+    assert response.status_code == 400

@@ -53,7 +53,8 @@ class AdminSavedWorkflows(MethodView):
             )
         items = [
             {"id": row.id, "agent_id": row.agent_id, "agent": agent_name, "name": row.name,
-             "version": row.version, "created_at": row.created_at, "workflow": row.jsonl}
+             "version": row.version, "description": row.description, "created_at": row.created_at,
+             "workflow": row.jsonl}
             for row, agent_name in rows
         ]
         return page(items, args["limit"], items[-1]["id"] if items else None)

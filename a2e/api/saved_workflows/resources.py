@@ -13,8 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from a2e.api import runtime
 from a2e.api.auth import current_principal
 from a2e.api.events import record_event
+from a2e.api.pagination import PageArgsSchema, decode_name_cursor, encode_name_cursor
 from a2e.api.saved_workflows.schemas import (
     ExecuteSavedSchema,
+    SavedListPageSchema,
     SavedVersionSchema,
     SavedWorkflowSchema,
     SaveWorkflowSchema,
@@ -51,6 +53,27 @@ def saved_or_404(name: str, version: int | None) -> SavedWorkflow:
     return row
 
 
+def _version(row: SavedWorkflow) -> dict[str, Any]:
+    return {"name": row.name, "version": row.version, "description": row.description,
+            "created_at": row.created_at}
+
+
+@blp.route("")
+class SavedWorkflows(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, SavedListPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The caller's saved workflows: the latest version of each, by name"""
+        with state().db.session() as session:
+            rows = queries.read_latest_saved_workflows(
+                session, current_principal().agent_id, limit=args["limit"],
+                after_name=decode_name_cursor(args["cursor"]),
+            )
+        full = len(rows) == args["limit"]
+        return {"items": [_version(row) for row in rows],
+                "next_cursor": encode_name_cursor(rows[-1].name) if full else None}
+
+
 @blp.route("/<name>")
 class SavedWorkflowByName(MethodView):
     @blp.arguments(SaveWorkflowSchema)
@@ -64,20 +87,20 @@ class SavedWorkflowByName(MethodView):
         principal = current_principal()
         try:
             with state().db.session(write=True) as session:
-                row = queries.create_saved_workflow(session, principal.agent_id, name, text)
+                row = queries.create_saved_workflow(session, principal.agent_id, name, text,
+                                                    body["description"])
         except IntegrityError:
             abort(409, message=f"workflow {name!r} was saved concurrently; save again")
         record_event(actions.WORKFLOW_SAVED, target=f"saved-workflow:{name}",
                      details={"name": name, "version": row.version})
-        return {"name": row.name, "version": row.version, "created_at": row.created_at}
+        return _version(row)
 
     @blp.arguments(VersionArgsSchema, location="query")
     @blp.response(200, SavedWorkflowSchema)
     def get(self, args: dict[str, Any], name: str) -> dict[str, Any]:
         """Get the latest version of a saved workflow, or ?version=N"""
         row = saved_or_404(name, args["version"])
-        return {"name": row.name, "version": row.version, "created_at": row.created_at,
-                "workflow": row.jsonl}
+        return {**_version(row), "workflow": row.jsonl}
 
     @blp.response(204)
     def delete(self, name: str) -> None:

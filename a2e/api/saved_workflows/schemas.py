@@ -15,6 +15,10 @@ class SaveWorkflowSchema(Schema):
         metadata={"description": "JSONL text, or a list of message objects; it must parse",
                   "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
     )
+    description = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=2000),
+        metadata={"description": "what the workflow does (an MCP client shows it as the tool's description)"},
+    )
 
 
 class VersionArgsSchema(Schema):
@@ -34,7 +38,14 @@ class ExecuteSavedSchema(Schema):
 class SavedVersionSchema(Schema):
     name = fields.String()
     version = fields.Integer()
+    description = fields.String(allow_none=True)
     created_at = fields.DateTime()
+
+
+class SavedListPageSchema(Schema):
+    items = fields.List(fields.Nested(SavedVersionSchema),
+                        metadata={"description": "the latest version of each name, by name"})
+    next_cursor = fields.String(allow_none=True)
 
 
 class SavedWorkflowSchema(SavedVersionSchema):

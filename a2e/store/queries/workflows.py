@@ -12,7 +12,9 @@ from a2e.store.models import Agent, SavedWorkflow
 WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
-def create_saved_workflow(session: Session, agent_id: int, name: str, jsonl: str) -> SavedWorkflow:
+def create_saved_workflow(
+    session: Session, agent_id: int, name: str, jsonl: str, description: str | None = None
+) -> SavedWorkflow:
     """Save ``jsonl`` as the next version of the agent's workflow ``name`` (1 for a new name).
 
     Two concurrent saves of one name may collide on the (agent, name, version)
@@ -23,7 +25,8 @@ def create_saved_workflow(session: Session, agent_id: int, name: str, jsonl: str
             SavedWorkflow.agent_id == agent_id, SavedWorkflow.name == name
         )
     )
-    row = SavedWorkflow(agent_id=agent_id, name=name, version=(latest or 0) + 1, jsonl=jsonl)
+    row = SavedWorkflow(agent_id=agent_id, name=name, version=(latest or 0) + 1, jsonl=jsonl,
+                        description=description)
     session.add(row)
     session.flush()
     return row
@@ -65,3 +68,21 @@ def read_saved_workflows(
         query = query.where(SavedWorkflow.id < before_id)
     rows = session.execute(query.order_by(SavedWorkflow.id.desc()).limit(limit)).all()
     return [(row, agent_name) for row, agent_name in rows]
+
+
+def read_latest_saved_workflows(
+    session: Session, agent_id: int, *, limit: int, after_name: str | None = None
+) -> list[SavedWorkflow]:
+    """The latest version of each of the agent's saved workflows, by name (keyset by name)."""
+    newest = (
+        select(SavedWorkflow.name, func.max(SavedWorkflow.version).label("version"))
+        .where(SavedWorkflow.agent_id == agent_id)
+        .group_by(SavedWorkflow.name)
+        .subquery()
+    )
+    query = select(SavedWorkflow).join(
+        newest, (SavedWorkflow.name == newest.c.name) & (SavedWorkflow.version == newest.c.version)
+    ).where(SavedWorkflow.agent_id == agent_id)
+    if after_name is not None:
+        query = query.where(SavedWorkflow.name > after_name)
+    return list(session.scalars(query.order_by(SavedWorkflow.name).limit(limit)))
