@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 from urllib3.exceptions import ReadTimeoutError
 
 from a2e.engine.outbound import OutboundGuard
+from a2e.engine.watchdog import WATCHDOG, Watch
 from a2e.errors import ExecutionError, OperationTimeout
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -88,7 +90,8 @@ class HttpClient:
     ) -> HttpResponse:
         """One attempt: follow up to ``max_redirects`` redirects, each host checked.
 
-        ``timeout`` (seconds) bounds the whole attempt. Any status is returned; transport
+        ``timeout`` (seconds) bounds the whole attempt as wall time: name resolution,
+        connect, request, status line, headers and body of every hop. Any status is returned; transport
         failures raise OperationTimeout, ConnectionFailed, ExecutionError or PermissionDenied.
         """
         return self._follow(_Request(method, url, headers, body), timeout, max_bytes, allowed_hosts)
@@ -97,9 +100,9 @@ class HttpClient:
                 allowed_hosts: Sequence[str]) -> HttpResponse:
         deadline = time.monotonic() + timeout
         for _ in range(self.max_redirects + 1):
-            target = self.guard.check(request.url, allowed_hosts)
-            with self.guard.pinned(target):
-                response = self._request(request, target.host, deadline, max_bytes)
+            target = self.guard.check(request.url, allowed_hosts, _remaining(deadline, request.url))
+            with self.guard.pinned(target), WATCHDOG.watch(deadline) as watch:
+                response = self._request(request, target.host, deadline, max_bytes, watch)
             location = response.headers.get("location")
             if response.status not in REDIRECT_STATUSES or not location:
                 return response
@@ -109,10 +112,10 @@ class HttpClient:
             details={"maxRedirects": self.max_redirects},
         )
 
-    def _request(self, request: _Request, host: str, deadline: float, max_bytes: int) -> HttpResponse:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise OperationTimeout(f"API call to {host} timed out")
+    def _request(self, request: _Request, host: str, deadline: float, max_bytes: int,
+                 watch: Watch) -> HttpResponse:
+        """One hop; ``watch`` shuts its socket when ``deadline`` passes, whatever it waits on."""
+        remaining = _remaining(deadline, request.url)
         payload = _payload(request.body)
         try:
             with self.session.request(
@@ -121,6 +124,8 @@ class HttpClient:
             ) as raw:
                 redirect = raw.status_code in REDIRECT_STATUSES and "location" in raw.headers
                 body = b"" if redirect else _read_capped(raw, max_bytes, deadline, host)
+                if watch.fired:
+                    raise _timed_out(host)
                 return HttpResponse(
                     status=raw.status_code,
                     reason=_phrase(raw.status_code) or raw.reason or "",
@@ -128,14 +133,27 @@ class HttpClient:
                     body=body,
                     url=request.url,
                 )
-        except requests.Timeout:
-            raise OperationTimeout(f"API call to {host} timed out") from None
-        except requests.ConnectionError as exc:
-            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
-                raise OperationTimeout(f"API call to {host} timed out") from None
-            raise ConnectionFailed(f"API call failed: could not connect to {host}") from None
-        except requests.RequestException:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if watch.fired or isinstance(exc, requests.Timeout) or (
+                exc.args and isinstance(exc.args[0], ReadTimeoutError)
+            ):
+                raise _timed_out(host) from None
+            if isinstance(exc, requests.ConnectionError):
+                raise ConnectionFailed(f"API call failed: could not connect to {host}") from None
             raise ExecutionError(f"API call failed: invalid request to {host}") from None
+
+
+def _remaining(deadline: float, url: str) -> float:
+    """Seconds left before ``deadline``; OperationTimeout when none are."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise OperationTimeout(f"API call to {urlsplit(url).hostname or url[:100]} timed out")
+    return remaining
+
+
+def _timed_out(host: str) -> OperationTimeout:
+    return OperationTimeout(f"API call to {host} timed out: the attempt's wall-time limit passed",
+                            details={"host": host})
 
 
 def _redirected(request: _Request, status: int, url: str) -> _Request:
@@ -177,7 +195,7 @@ def _read_capped(raw: requests.Response, max_bytes: int, deadline: float, host: 
         if size > max_bytes:
             raise too_large
         if time.monotonic() > deadline:
-            raise OperationTimeout(f"API call to {host} timed out")
+            raise _timed_out(host)
         chunks.append(chunk)
     return b"".join(chunks)
 

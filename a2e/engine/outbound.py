@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,7 +29,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from a2e.errors import DataError, ExecutionError, PermissionDenied, ValidationError
+from a2e.engine.watchdog import WATCHED_POOLS
+from a2e.errors import DataError, ExecutionError, OperationTimeout, PermissionDenied, ValidationError
 from a2e.protocol.hosts import IPAddress, host_allowed, host_of, is_private_address, normalize_host
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -42,6 +44,35 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses))
+
+
+def resolve_within(resolver: Resolver, host: str, port: int, timeout: float) -> list[IPAddress]:
+    """``resolver(host, port)`` bounded by ``timeout`` seconds: an IP literal inline, a name
+    on a daemon thread (a resolver that hangs is left behind; the attempt fails with
+    OperationTimeout)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    answer: list[Any] = []
+    worker = threading.Thread(target=lambda: answer.append(_try(resolver, host, port)),
+                              name="a2e-resolve", daemon=True)
+    worker.start()
+    worker.join(max(timeout, 0.0))
+    if not answer:
+        raise OperationTimeout(f"API call to {host} timed out resolving the name",
+                               details={"host": host})
+    addresses = answer[0]
+    if isinstance(addresses, BaseException):
+        return []
+    return list(addresses)
+
+
+def _try(resolver: Resolver, host: str, port: int) -> Sequence[IPAddress] | BaseException:
+    try:
+        return resolver(host, port)
+    except (OSError, UnicodeError) as exc:
+        return exc
 
 
 def check_target(url: str, allowed_hosts: Sequence[str]) -> str:
@@ -90,8 +121,10 @@ class OutboundGuard:
     def __init__(self, resolver: Resolver | None = None) -> None:
         self._resolver = resolver
 
-    def check(self, url: str, allowed_hosts: Sequence[str]) -> Target:
-        """The checked destination of ``url``; PermissionDenied when it may not be reached."""
+    def check(self, url: str, allowed_hosts: Sequence[str], timeout: float = 30.0) -> Target:
+        """The checked destination of ``url``; PermissionDenied when it may not be reached.
+
+        Name resolution takes at most ``timeout`` seconds (then OperationTimeout)."""
         host = check_target(url, allowed_hosts)
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -99,10 +132,7 @@ class OutboundGuard:
             port = parts.port or DEFAULT_PORTS[scheme]
         except ValueError:
             raise DataError("API call URL has an invalid port", details={"url": url[:200]}) from None
-        try:
-            addresses = tuple((self._resolver or resolve)(host, port))
-        except (OSError, UnicodeError):
-            addresses = ()
+        addresses = tuple(resolve_within(self._resolver or resolve, host, port, timeout))
         if not addresses:
             raise ExecutionError(f"API call failed: could not resolve {host}", details={"host": host})
         if not is_exact_entry(host, allowed_hosts) and any(map(is_private_address, addresses)):
@@ -159,6 +189,10 @@ class PinnedAdapter(HTTPAdapter):
                 _address.reset(token)
         assert refused is not None
         raise refused
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = WATCHED_POOLS
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
