@@ -137,6 +137,9 @@ class ExecutionSchema(_Section):
     max_response_bytes = fields.Integer(
         load_default=10 * 1024 * 1024, strict=True, validate=validate.Range(min=1)
     )
+    max_value_bytes = fields.Integer(load_default=10 * 1024 * 1024, strict=True, validate=validate.Range(min=1024))
+    max_run_bytes = fields.Integer(load_default=32 * 1024 * 1024, strict=True, validate=validate.Range(min=1024))
+    max_steps = fields.Integer(load_default=10_000, strict=True, validate=validate.Range(min=1))
 
 
 class ConfigSchema(_Section):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from a2e.engine.bounds import RunBudget
 from a2e.engine.http import HttpClient
 from a2e.engine.ports import AgentContext, ApiCallLimiter, Clock, CredentialStore, ValueStore
 from a2e.engine.retry import RetryPolicy
@@ -81,6 +82,10 @@ class RunState:
     iteration: int | None = None
     wait_spent_ms: int = 0
     secrets: set[str] = field(default_factory=set)
+    budget: RunBudget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = RunBudget(self.limits)
 
     @classmethod
     def start(cls, agent: AgentContext, limits: ExecutionLimits, services: Services) -> RunState:

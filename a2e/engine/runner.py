@@ -188,6 +188,7 @@ class _Run:
         op = self.workflow.operations.get(op_id)
         if op is None:
             raise ExecutionError(f"Operation {op_id!r} is not defined", operation_id=op_id)
+        _admit_step(self.state, op_id)
         clock = self.state.services.clock
         position, iteration = next(self.positions), self.state.iteration
         started_at, start = clock.now(), clock.monotonic()
@@ -222,7 +223,6 @@ class _Run:
             )
             record("failed", None, failure.to_dict())
             raise failure from None
-        result = self.redact(result)
         self.results[op.op_id] = result
         record("succeeded", result, None, cached_at)
         return result
@@ -235,10 +235,12 @@ class _Run:
         if cache is not None and material is not None:
             hit = cache.get(ctx.agent_id, op.op_type, material)
             if hit is not None:
+                self.state.budget.charge(hit.value)
                 return hit.value, hit.cached_at
-        result = run(ctx, op.config)
+        result = self.redact(run(ctx, op.config))
+        self.state.budget.charge(result)
         if cache is not None and material is not None:
-            cache.put(ctx.agent_id, op.op_type, material, self.redact(result))
+            cache.put(ctx.agent_id, op.op_type, material, result)
         return result, None
 
     def _admit(self, ctx: OpContext, op: Operation) -> OpFunction:
@@ -305,6 +307,15 @@ class _Run:
         if isinstance(value, list):
             return [self.redact(item) for item in value]
         return value
+
+
+def _admit_step(state: RunState, op_id: str) -> None:
+    """Count the step about to start against ``max_steps`` (the refusal names the op)."""
+    try:
+        state.budget.admit_step()
+    except ExecutionError as exc:
+        exc.operation_id = op_id
+        raise
 
 
 def _hash_credentials(ctx: OpContext, value: Any) -> Any:

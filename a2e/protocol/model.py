@@ -77,3 +77,6 @@ class ExecutionLimits:
     max_wait_ms: int = 60_000
     run_deadline_s: float = 300.0
     max_response_bytes: int = 10 * 1024 * 1024
+    max_value_bytes: int = 10 * 1024 * 1024
+    max_run_bytes: int = 32 * 1024 * 1024
+    max_steps: int = 10_000
