@@ -26,7 +26,8 @@ from typing import Any
 
 from flask import Flask
 
-from a2e.api.runtime import AuditedRunRecorder, execution_limits
+from a2e.api.runtime import AuditedRunRecorder
+from a2e.api.services import build_runner
 from a2e.engine.memory import MemoryRunRecorder, MemoryValueStore
 from a2e.engine.ports import AgentContext
 from a2e.engine.runner import Runner
@@ -77,14 +78,11 @@ def build_app(url: str, log_dir: str, *, memory_runs: bool) -> Flask:
         services = app_state.services
         values = MemoryValueStore()
         values.put(agent_id_of(app_state.db), "db", "orders", ORDERS)
-        services["runner"] = Runner(
-            AuditedRunRecorder(MemoryRunRecorder()),  # type: ignore[arg-type]
+        services.runner = build_runner(
+            app_state.settings, clock=services.clock, rate_limits=services.rate_limits,
+            cache=services.cache, credentials=services.credentials,
+            recorder=AuditedRunRecorder(MemoryRunRecorder()),  # type: ignore[arg-type]
             values=values,
-            clock=services.get("clock"),
-            limiter=services.get("api_call_limiter"),
-            cache=services.get("result_cache"),
-            credentials=services.get("credentials"),
-            limits=execution_limits(app_state),
         )
     return app
 

@@ -139,8 +139,7 @@ def make_app(settings_factory: Callable[..., Settings], clock: FakeClock) -> Ite
     made: list[Flask] = []
 
     def make(settings: Settings | None = None, **sections: Any) -> Flask:
-        application = create_app(settings or settings_factory(**sections))
-        application.extensions["a2e"].services["clock"] = clock
+        application = create_app(settings or settings_factory(**sections), clock=clock)
         made.append(application)
         return application
 

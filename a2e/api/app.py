@@ -15,8 +15,11 @@ from flask_smorest import Api, abort
 from a2e import __version__
 from a2e.api import auth, errors
 from a2e.api.modules import MODULES
+from a2e.api.services import build_services
 from a2e.api.state import AppState
 from a2e.config import Settings, load_settings, parse_settings
+from a2e.engine.clock import SystemClock
+from a2e.engine.ports import Clock
 from a2e.logs import configure_logging
 from a2e.secret import load_secret_key
 from a2e.store.session import Database
@@ -34,8 +37,11 @@ def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:
     return parse_settings(config)
 
 
-def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. ``config``: Settings, a config mapping, or None for the environment."""
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None, *, clock: Clock | None = None
+) -> Flask:
+    """Build the app. ``config``: Settings, a config mapping, or None for the environment;
+    ``clock``: what every service tells time by (tests pass a FakeClock)."""
     settings = _settings(config)
     configure_logging(settings.log_dir)
     app = Flask("a2e", static_folder=None)
@@ -55,8 +61,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         pool_size=settings.database["pool_size"],
         busy_timeout_ms=settings.database["busy_timeout_ms"],
     )
+    secret_key = load_secret_key(settings)
     app.extensions["a2e"] = AppState(
-        settings=settings, db=db, secret_key=load_secret_key(settings)
+        settings=settings, db=db, secret_key=secret_key,
+        services=build_services(settings, db, secret_key, clock or SystemClock()),
     )
     app.before_request(_start_request)
     auth.init_app(app)

@@ -1,9 +1,8 @@
 """The one call every module makes to leave an audit event.
 
 ``record_event`` fills in the request context (request id, client address, the
-authenticated actor) and hands the event to the ``audit`` service when the audit
-subsystem has registered one in ``AppState.services``. Details must never carry a
-secret or a key.
+authenticated actor) and hands the event to the app's ``services.audit``. Details must
+never carry a secret or a key.
 """
 
 from __future__ import annotations
@@ -39,9 +38,7 @@ def record_event(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append an audit event (``agent_id`` defaults to the authenticated caller)."""
-    sink: AuditSink | None = state().services.get("audit")
-    if sink is None:
-        return
+    sink: AuditSink = state().services.audit
     principal = g.get("principal") if has_request_context() else None
     if agent_id is None and principal is not None:
         agent_id = principal.agent_id

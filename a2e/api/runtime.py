@@ -1,9 +1,8 @@
 """Validation and execution of a workflow for the calling agent: the one path that the
 execute endpoint, saved workflows and anything else that runs a workflow share.
 
-The engine's Runner is built once per app from the services the subsystems registered
-(``api_call_limiter``, ``result_cache``, ``credentials``, ``clock``); run slots
-(``run_slots``) bound an agent's concurrent runs.
+The engine's Runner is one of the app's services (``a2e.api.services``); run slots
+(``services.run_slots``) bound an agent's concurrent runs.
 """
 
 from __future__ import annotations
@@ -21,13 +20,11 @@ from a2e.api.events import record_event
 from a2e.api.state import AppState, state
 from a2e.audit import actions
 from a2e.engine.ports import AgentContext, RunFinish, RunStart, SavedWorkflowRef, StepRecord
-from a2e.engine.retry import RetryPolicy
-from a2e.engine.runner import Runner
 from a2e.errors import A2EError, ValidationError
 from a2e.protocol.model import ExecutionLimits, Workflow
 from a2e.protocol.validate import as_error, permission_only, validate_workflow
 from a2e.protocol.workflow import parse_workflow
-from a2e.store.adapters import SqlRunRecorder, SqlValueStore
+from a2e.store.adapters import SqlRunRecorder
 from a2e.store.models import Credential
 
 WorkflowSource = str | list[dict[str, Any]]
@@ -59,25 +56,6 @@ class Assessment:
 def execution_limits(app_state: AppState) -> ExecutionLimits:
     """Config section ``execution``: its keys are ExecutionLimits' fields."""
     return ExecutionLimits(**app_state.settings.execution)
-
-
-def runner(app_state: AppState) -> Runner:
-    """The app's Runner, built on first use (after every module registered its services)."""
-    built: Runner | None = app_state.services.get("runner")
-    if built is None:
-        services = app_state.services
-        built = Runner(
-            AuditedRunRecorder(SqlRunRecorder(app_state.db)),
-            values=SqlValueStore(app_state.db),
-            clock=services.get("clock"),
-            limiter=services.get("api_call_limiter"),
-            retry=RetryPolicy.from_settings(app_state.settings.retry),
-            cache=services.get("result_cache"),
-            credentials=services.get("credentials"),
-            limits=execution_limits(app_state),
-        )
-        services["runner"] = built
-    return built
 
 
 def source_text(source: WorkflowSource) -> str:
@@ -131,9 +109,10 @@ def execute(
                      details={"errors": len(assessment.report["errors"])})
         return assessment.refusal_body(), assessment.status
     workflow = assessment.workflow
-    slots = app_state.services.get("run_slots")
+    services = app_state.services
+    slots = services.run_slots
     with slots.slot(principal) if slots is not None else nullcontext():
-        result = runner(app_state).execute(
+        result = services.runner.execute(
             workflow,
             agent=AgentContext(principal.agent_id, principal.permissions()),
             execution_id=execution_id or workflow.execution_id or f"exec-{uuid.uuid4().hex}",

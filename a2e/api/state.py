@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from a2e.config import Settings
 from a2e.store.session import Database
+
+if TYPE_CHECKING:
+    from a2e.api.services import Services
 
 
 @dataclass
@@ -16,8 +19,8 @@ class AppState:
     settings: Settings
     db: Database
     secret_key: str
-    #: Services the subsystems add at ``init_app`` time (limiter, cache, runner, ...).
-    services: dict[str, Any] = field(default_factory=dict)
+    #: The typed services ``create_app`` composed (``a2e.api.services.build_services``).
+    services: Services
 
 
 def state() -> AppState:

@@ -33,7 +33,7 @@ class _Principal(Protocol):
 
 
 class RunSlots:
-    """``services["run_slots"]``: ``with run_slots.slot(principal): run()``."""
+    """``services.run_slots``: ``with run_slots.slot(principal): run()``."""
 
     def __init__(
         self,

@@ -65,7 +65,7 @@ def test_auth_failures_from_one_address_are_recorded_once_a_minute_with_a_count(
 ):
     db_now = utcnow()
     now = [db_now]
-    app.extensions["a2e"].services["audit"] = AuditLog(db, now=lambda: now[0])
+    app.extensions["a2e"].services.audit = AuditLog(db, now=lambda: now[0])
     for _ in range(3):
         assert client.get("/api/v1/capabilities").status_code == 401
     now[0] = db_now + timedelta(seconds=30)
@@ -77,7 +77,7 @@ def test_auth_failures_from_one_address_are_recorded_once_a_minute_with_a_count(
 
 
 def test_json_pages_newest_first_with_a_cursor(client, admin, app, db):
-    log = app.extensions["a2e"].services["audit"]
+    log = app.extensions["a2e"].services.audit
     for n in range(5):
         log.append(action="workflow.saved", outcome="success", actor="cli", agent_id=admin.agent_id,
                    target=f"wf-{n}", request_id=None, client_ip=None, details={})
@@ -131,7 +131,7 @@ def test_csv_export_by_agent_and_time_range_holds_exactly_those_rows(
 
 
 def test_jsonl_export_streams_every_match_oldest_first(client, admin, app):
-    log = app.extensions["a2e"].services["audit"]
+    log = app.extensions["a2e"].services.audit
     for n in range(3):
         log.append(action="cache.invalidated", outcome="success", actor="admin:root",
                    agent_id=None, target=None, request_id=None, client_ip=None, details={"n": n})

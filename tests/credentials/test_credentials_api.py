@@ -39,8 +39,8 @@ class AuditCapture:
 @pytest.fixture
 def audit(app) -> AuditCapture:
     services = app.extensions["a2e"].services
-    services["audit"] = AuditCapture(services.get("audit"))
-    return services["audit"]
+    services.audit = AuditCapture(services.audit)
+    return services.audit
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_another_agent_cannot_use_it(client, app, admin, make_agent, httpserver)
         assert response.json.get("status") in (None, "failed")
     assert len(httpserver.log) == 0
     with app.app_context():
-        store = app.extensions["a2e"].services["credentials"]
+        store = app.extensions["a2e"].services.credentials
         assert store.get(alice.agent_id, "api-token") == SECRET_VALUE
         with pytest.raises(PermissionDenied):
             store.get(bob.agent_id, "api-token")
@@ -195,7 +195,7 @@ def test_cli_sets_lists_and_deletes(run_cli, make_agent, app):
     assert NEEDLE not in set_result.output
     assert json.loads(run_cli("credentials", "list", "alice").stdout) == ["api-token"]
     with app.app_context():
-        store = app.extensions["a2e"].services["credentials"]
+        store = app.extensions["a2e"].services.credentials
         assert store.get(alice.agent_id, "api-token") == SECRET_VALUE  # newline dropped, same key
     run_cli("credentials", "delete", "alice", "api-token")
     assert json.loads(run_cli("credentials", "list", "alice").stdout) == []

@@ -185,7 +185,7 @@ def test_refusals_are_counted_in_batches_without_a_write_each(
             return row.admitted, row.rejected
 
     assert minute_row() == (1, 1)  # the first refusal is written; the next 3 are batched
-    app.extensions["a2e"].services["rate_limits"].flush()
+    app.extensions["a2e"].services.rate_limits.flush()
     assert minute_row() == (1, 4)
 
 

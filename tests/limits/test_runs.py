@@ -89,7 +89,7 @@ def test_a_run_over_the_concurrent_limit_is_429_before_it_starts(
 ) -> None:
     app = make_app(rateLimiting={"concurrent_runs": 1})
     client, key = app.test_client(), make_agent("busy")
-    slots = app.extensions["a2e"].services["run_slots"]
+    slots = app.extensions["a2e"].services.run_slots
     lease = slots.acquire(key.agent_id)  # a run in flight in some worker
     refused = client.post(EXECUTE, headers=auth(key), json={"workflow": loop_workflow(httpserver, 1)})
     assert refused.status_code == 429
@@ -109,7 +109,7 @@ def test_a_run_over_the_concurrent_limit_is_429_before_it_starts(
 def test_a_slot_is_released_when_the_block_fails(
     make_app: Callable[..., Flask], make_agent: Callable
 ) -> None:
-    slots = make_app(rateLimiting={"concurrent_runs": 1}).extensions["a2e"].services["run_slots"]
+    slots = make_app(rateLimiting={"concurrent_runs": 1}).extensions["a2e"].services.run_slots
     key = make_agent("a")
     with pytest.raises(ZeroDivisionError), slots.slot(key):
         assert slots.held(key.agent_id) == 1
@@ -122,7 +122,7 @@ def test_a_slot_is_released_when_the_block_fails(
 def test_leases_of_dead_processes_and_expired_leases_stop_counting(
     make_app: Callable[..., Flask], make_agent: Callable, db: Database, clock: FakeClock
 ) -> None:
-    slots = make_app(rateLimiting={"concurrent_runs": 2}).extensions["a2e"].services["run_slots"]
+    slots = make_app(rateLimiting={"concurrent_runs": 2}).extensions["a2e"].services.run_slots
     key = make_agent("a")
     first = slots.acquire(key.agent_id)
     slots.acquire(key.agent_id)

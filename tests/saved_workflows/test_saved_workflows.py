@@ -28,7 +28,7 @@ class AuditCapture:
 @pytest.fixture
 def audit(app) -> AuditCapture:
     capture = AuditCapture()
-    app.extensions["a2e"].services["audit"] = capture
+    app.extensions["a2e"].services.audit = capture
     return capture
 
 

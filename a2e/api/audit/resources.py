@@ -12,8 +12,7 @@ from flask_smorest import Api, Blueprint, abort
 from a2e.api.audit.schemas import AuditPageSchema, AuditQueryArgsSchema
 from a2e.api.auth import require_admin
 from a2e.api.pagination import decode_cursor, page
-from a2e.api.state import AppState, state
-from a2e.audit import AuditLog
+from a2e.api.state import state
 from a2e.audit.export import MEDIA_TYPES, describe, iter_rows, render
 from a2e.store.queries import agents as agent_queries
 from a2e.store.queries import audit as queries
@@ -74,8 +73,4 @@ class AuditEvents(MethodView):
 
 
 def init_app(app: Flask, api: Api) -> None:
-    app_state: AppState = app.extensions["a2e"]
-    app_state.services["audit"] = AuditLog(
-        app_state.db, enabled=app_state.settings.audit["enabled"]
-    )
     api.register_blueprint(blp)

@@ -1,13 +1,11 @@
 """``/api/v1/cache`` (the agent's own entries) and ``/api/v1/admin/cache`` (all of them).
 
-``init_app`` registers the SQL result cache as the engine's ``result_cache`` when
-``cache.enabled``; statistics and invalidation work either way.
+Statistics and invalidation work whether or not ``cache.enabled`` lets the runner use
+the cache (``services.cache``).
 """
 
 from __future__ import annotations
 
-import atexit
-import weakref
 from typing import Any
 
 from flask import Flask
@@ -23,10 +21,9 @@ from a2e.api.cache.schemas import (
     InvalidationSchema,
 )
 from a2e.api.events import record_event
-from a2e.api.limits.resources import AppClock
-from a2e.api.state import AppState, state
+from a2e.api.state import state
 from a2e.audit import actions
-from a2e.store.cache import CachePolicy, SqlResultCache, stats_report
+from a2e.store.cache import SqlResultCache, stats_report
 
 blp = Blueprint("cache", __name__, url_prefix="/api/v1/cache",
                 description="The calling agent's cached results")
@@ -36,7 +33,7 @@ admin_blp.before_request(require_admin)
 
 
 def result_cache() -> SqlResultCache:
-    return state().services["sql_cache"]
+    return state().services.cache
 
 
 def _stats(agent_id: int | None) -> dict[str, Any]:
@@ -102,19 +99,6 @@ class AdminCache(MethodView):
         return _invalidate(args, agent_id, agent_name)
 
 
-def _flush_at_exit(ref: weakref.ref[SqlResultCache]) -> None:
-    cache = ref()
-    if cache is not None:
-        cache.flush()
-
-
 def init_app(app: Flask, api: Api) -> None:
-    app_state: AppState = app.extensions["a2e"]
-    section = app_state.settings.cache
-    cache = SqlResultCache(app_state.db, CachePolicy.from_settings(section), AppClock(app_state))
-    app_state.services["sql_cache"] = cache
-    if section["enabled"]:
-        app_state.services["result_cache"] = cache
-        atexit.register(_flush_at_exit, weakref.ref(cache))
     api.register_blueprint(blp)
     api.register_blueprint(admin_blp)

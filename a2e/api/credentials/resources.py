@@ -1,7 +1,6 @@
 """Credentials of an agent (admin keys only): ids and timestamps out, values only in.
 
-``init_app`` also registers the SQL CredentialStore the engine resolves
-``{"credentialRef": {"id": ...}}`` through (``services["credentials"]``).
+The engine resolves ``{"credentialRef": {"id": ...}}`` through ``services.credentials``.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from a2e.api.events import record_event
 from a2e.api.state import state
 from a2e.audit import actions
 from a2e.crypto import SecretBox
-from a2e.store.credentials import SqlCredentialStore
 from a2e.store.models import Credential
 from a2e.store.queries import credentials as queries
 
@@ -79,8 +77,4 @@ class CredentialById(MethodView):
 
 
 def init_app(app: Flask, api: Api) -> None:
-    app_state = app.extensions["a2e"]
-    app_state.services["credentials"] = SqlCredentialStore(
-        app_state.db, SecretBox(app_state.secret_key)
-    )
     api.register_blueprint(blp)

@@ -19,7 +19,7 @@ STATUS_PATH = "/api/v1/rate-limit/status"
 
 
 def rate_limits() -> RateLimits:
-    return state().services["rate_limits"]
+    return state().services.rate_limits
 
 
 def too_many_requests(refused: Window, retry_after: int) -> Response:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
-import weakref
-from datetime import datetime
 from typing import Any
 
-from flask import Flask, g, has_app_context
+from flask import Flask, g
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 
@@ -23,9 +20,6 @@ from a2e.api.limits.schemas import (
 )
 from a2e.api.state import AppState, state
 from a2e.audit import actions
-from a2e.engine.clock import SystemClock
-from a2e.limits.service import RateLimits
-from a2e.limits.windows import Window
 from a2e.store.base import utcnow
 from a2e.store.queries import limits as queries
 
@@ -109,56 +103,10 @@ class AgentLimitsByRef(MethodView):
         return _change(agent_ref, body)
 
 
-class AppClock:
-    """The app's ``services["clock"]`` when one is registered (tests move a FakeClock),
-    else the system clock; looked up per call so it can be set after ``init_app``."""
-
-    def __init__(self, app_state: AppState) -> None:
-        self._services = app_state.services
-        self._system = SystemClock()
-
-    def _clock(self) -> Any:
-        return self._services.get("clock") or self._system
-
-    def now(self) -> datetime:
-        return self._clock().now()
-
-    def monotonic(self) -> float:
-        return self._clock().monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        self._clock().sleep(seconds)
-
-
-def _audit_first_rejection(agent_id: int, window: Window) -> None:
-    if has_app_context():
-        record_event(
-            actions.RATE_LIMIT_REJECTED, outcome=actions.DENIED, agent_id=agent_id,
-            target=f"agent:{agent_id}",
-            details={"limit": window.limit, "window": window.period, "counter": window.kind,
-                     "window_start": window.start.isoformat()},
-        )
-
-
-def _flush_at_exit(ref: weakref.ref[RateLimits]) -> None:
-    service = ref()
-    if service is not None:
-        service.flush()
-
-
 def init_app(app: Flask, api: Api) -> None:
     app_state: AppState = app.extensions["a2e"]
-    settings = app_state.settings
-    service = RateLimits(
-        app_state.db, settings.rate_limiting, AppClock(app_state),
-        settings.execution["run_deadline_s"], on_first_rejection=_audit_first_rejection,
-    )
-    app_state.services["rate_limits"] = service
-    if service.enabled:
-        app_state.services["api_call_limiter"] = service
-        app_state.services["run_slots"] = service.run_slots
+    if app_state.services.rate_limits.enabled:
         app.before_request(count_request)
         app.after_request(add_headers)
-        atexit.register(_flush_at_exit, weakref.ref(service))
     api.register_blueprint(status_blp)
     api.register_blueprint(admin_blp)
