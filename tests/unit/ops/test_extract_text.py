@@ -1,9 +1,9 @@
 import contextlib
-import time
 
 import pytest
 
 from a2e.engine.ops import extract_text
+from a2e.engine.ops._common import REGEX_BUDGET_S
 from a2e.errors import DataError, ExecutionError, OperationTimeout
 
 TEXT = "Contact ann@example.com or bob@test.org. Order #12, #345."
@@ -39,25 +39,20 @@ def test_flags_multiline_and_dotall(make_ctx):
 
 
 def test_catastrophic_pattern_fails_fast(make_ctx):
-    started = time.monotonic()
-    with pytest.raises(OperationTimeout) as caught:
+    # Without the regex timeout this pattern backtracks for ~2**40 steps: raising is the bound.
+    with pytest.raises(OperationTimeout, match=rf"after {REGEX_BUDGET_S:.2f} s") as caught:
         extract(make_ctx, r"(a|aa)+$", "a" * 40 + "b")
-    assert time.monotonic() - started < 3
     assert caught.value.error_type == "TimeoutError" and caught.value.operation_id == "op-1"
 
 
 def test_nested_quantifier_finishes_fast(make_ctx):
-    started = time.monotonic()
     with contextlib.suppress(OperationTimeout):  # the regex engine may also just be quick
         assert extract(make_ctx, r"(a+)+$", "a" * 40 + "b") == []
-    assert time.monotonic() - started < 3
 
 
 def test_run_deadline_bounds_the_regex(make_ctx):
-    started = time.monotonic()
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeout, match=r"after 0\.05 s"):
         extract(make_ctx, r"(a|aa)+$", "a" * 40 + "b", remaining_s=0.05)
-    assert time.monotonic() - started < 0.5
     with pytest.raises(OperationTimeout, match="no time left"):
         extract(make_ctx, "a", remaining_s=-1.0)
 
