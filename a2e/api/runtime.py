@@ -19,6 +19,7 @@ from a2e.api.auth import Principal
 from a2e.api.events import record_event
 from a2e.api.state import AppState, state
 from a2e.audit import actions
+from a2e.engine.ops import REGISTRY
 from a2e.engine.ports import AgentContext, RunFinish, RunStart, SavedWorkflowRef, StepRecord
 from a2e.errors import A2EError, ValidationError
 from a2e.protocol.model import ExecutionLimits, Workflow
@@ -69,7 +70,7 @@ def assess(principal: Principal, source: WorkflowSource, *, full: bool = True) -
     """Parse and validate; ``full=False`` runs only the permission, host and credential checks."""
     app_state = state()
     try:
-        workflow = parse_workflow(source)
+        workflow = parse_workflow(source, REGISTRY)
     except ValidationError as exc:
         report = {"valid": False, "errors": exc.details.get("errors", []), "warnings": []}
         return Assessment(None, report, exc, 400)
@@ -80,7 +81,7 @@ def assess(principal: Principal, source: WorkflowSource, *, full: bool = True) -
             )
         )
     report = validate_workflow(
-        workflow, principal.permissions(owned), execution_limits(app_state), full=full
+        workflow, principal.permissions(owned), execution_limits(app_state), REGISTRY, full=full
     )
     if report.valid:
         return Assessment(workflow, report.to_dict())

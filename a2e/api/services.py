@@ -21,6 +21,7 @@ from a2e.audit import actions
 from a2e.audit.log import AuditLog
 from a2e.config import Settings
 from a2e.crypto import SecretBox
+from a2e.engine.ops import REGISTRY
 from a2e.engine.ports import Clock, RunRecorder, ValueStore
 from a2e.engine.retry import RetryPolicy
 from a2e.engine.runner import Runner
@@ -61,7 +62,7 @@ def build_services(settings: Settings, db: Database, secret_key: str, clock: Clo
         db, settings.rate_limiting, clock, settings.execution["run_deadline_s"],
         on_first_rejection=_audit_first_rejection,
     )
-    cache = SqlResultCache(db, CachePolicy.from_settings(settings.cache), clock)
+    cache = SqlResultCache(db, CachePolicy.from_settings(settings.cache, REGISTRY.default_ttls()), clock)
     credentials = SqlCredentialStore(db, SecretBox(secret_key))
     services = Services(
         clock=clock,

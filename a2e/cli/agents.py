@@ -6,7 +6,7 @@ import click
 
 from a2e.audit import record_cli_event
 from a2e.cli.common import emit, session_scope, settings
-from a2e.protocol.catalog import OPERATION_TYPES
+from a2e.engine.ops import REGISTRY
 from a2e.store.queries import agents as queries
 
 
@@ -19,7 +19,7 @@ def agents_group() -> None:
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="May use the management endpoints.")
 @click.option(
-    "--allow-op", "allow_ops", multiple=True, type=click.Choice(sorted(OPERATION_TYPES)),
+    "--allow-op", "allow_ops", multiple=True, type=click.Choice(sorted(REGISTRY)),
     help="Allowed operation type (repeat). Without any, every operation is allowed.",
 )
 @click.option(

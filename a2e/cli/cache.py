@@ -8,12 +8,13 @@ from a2e.audit import record_cli_event
 from a2e.cli.common import database, emit, settings
 from a2e.config import Settings
 from a2e.engine.clock import SystemClock
+from a2e.engine.ops import REGISTRY
 from a2e.store.cache import CachePolicy, SqlResultCache, stats_report
 from a2e.store.queries import agents as agent_queries
 
 
 def _cache(config: Settings) -> SqlResultCache:
-    return SqlResultCache(database(config), CachePolicy.from_settings(config.cache), SystemClock())
+    return SqlResultCache(database(config), CachePolicy.from_settings(config.cache, REGISTRY.default_ttls()), SystemClock())
 
 
 @click.group("cache")

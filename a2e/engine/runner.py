@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from a2e.engine.clock import SystemClock
 from a2e.engine.context import OpContext, RunState, Services
 from a2e.engine.http import HttpClient
-from a2e.engine.ops import CATALOG, OpFunction
+from a2e.engine.ops import REGISTRY, OpFunction
 from a2e.engine.ports import (
     AgentContext,
     ApiCallLimiter,
@@ -40,16 +40,12 @@ from a2e.errors import (
     PermissionDenied,
     ValidationError,
 )
-from a2e.protocol.catalog import check_config
+from a2e.protocol.catalog import Catalog
 from a2e.protocol.model import ExecutionLimits, Operation, Workflow
 from a2e.protocol.paths import is_credential_ref
 
 logger = logging.getLogger(__name__)
 
-# Operations whose result depends on more than their input (time, side effects, nested steps).
-NEVER_CACHED = frozenset({"StoreData", "Wait", "Loop", "Conditional", "GetCurrentDateTime"})
-# Config keys naming the data paths an operation reads (MergeData: ``sources``, a list).
-INPUT_KEYS = ("inputPath", "otherPath")
 # Config keys that change how an operation runs but not what it computes.
 NON_KEY_OPTIONS = frozenset({"cache", "outputPath", "timeout", "idempotencyKey"})
 REDACTED = "[REDACTED]"
@@ -99,7 +95,7 @@ class Runner:
         credentials: CredentialStore | None = None,
         retry: RetryPolicy | None = None,
         limits: ExecutionLimits | None = None,
-        catalog: Mapping[str, OpFunction] = CATALOG,
+        catalog: Catalog = REGISTRY,
     ) -> None:
         self.recorder = recorder
         self.services = Services(
@@ -249,10 +245,10 @@ class _Run:
         allowed = self.state.agent.permissions.allowed_operations
         if allowed is not None and op.op_type not in allowed:
             raise PermissionDenied(f"Operation type {op.op_type} is not allowed for this agent")
-        run = self.runner.catalog.get(op.op_type)
-        if run is None:
+        spec = self.runner.catalog.get(op.op_type)
+        if spec is None:
             raise ExecutionError(f"Unknown operation type {op.op_type!r}")
-        errors = [finding for finding in check_config(op.op_type, op.config) if not finding.warning]
+        errors = [finding for finding in spec.check(op.config) if not finding.warning]
         if errors:
             raise ValidationError(
                 f"{op.op_type} config: {errors[0].message}",
@@ -264,31 +260,25 @@ class _Run:
                 f"Run deadline of {self.state.limits.run_deadline_s:g} s reached",
                 details={"runDeadlineS": self.state.limits.run_deadline_s},
             )
-        return run
+        return spec.run
 
     def _cache_material(self, ctx: OpContext, op: Operation) -> Any:
         """The cache key material, or None when this step is not to be cached.
 
         The config as written and as resolved (templates and path references), credential
-        values only as hashes, and the input data the operation reads. ApiCall: GET only,
-        unless the config says ``"cache": true``.
+        values only as hashes, and the input data the operation reads. Whether a step is
+        cached at all is its spec's policy (:meth:`~a2e.protocol.catalog.OpSpec.caches`).
         """
         config = op.config
-        if (
-            self.runner.cache is None
-            or op.op_type in NEVER_CACHED
-            or config.get("cache", True) is False
-            or (op.op_type == "ApiCall" and config["method"] != "GET" and config.get("cache") is not True)
-        ):
+        spec = self.runner.catalog[op.op_type]
+        if self.runner.cache is None or not spec.caches(config):
             return None
         options = {k: v for k, v in config.items() if k not in NON_KEY_OPTIONS}
-        sources = config.get("sources")
-        paths = [config.get(key) for key in INPUT_KEYS] + (sources if isinstance(sources, list) else [])
         try:
             return {
                 "config": options,
                 "resolved": _hash_credentials(ctx, ctx.resolve_refs(options)),
-                "inputs": {path: ctx.read(path) for path in paths if isinstance(path, str)},
+                "inputs": {path: ctx.read(path) for path in spec.input_paths(config)},
             }
         except DataError:
             return None  # the operation itself reports what is missing

@@ -1,21 +1,28 @@
-"""The operation catalog: each operation type's config spec (PROTOCOL §3).
+"""The language of operation specs (PROTOCOL §3), and the catalog that holds them.
 
-For every type, :data:`SPECS` lists the config keys with their JSON kinds,
-whether they are required, their allowed values, and their *role*: a path the
+Each operation module (``a2e/engine/ops/<name>.py``) declares one :class:`OpSpec`:
+its config keys (:class:`Field`: JSON kinds, required or not, allowed values, role),
+rules spanning several keys, its cache policy and what it does outside the run. The
+engine collects them into one :class:`Catalog`; the parser, the validator, the runner,
+the cache and the capabilities endpoint ask that catalog and its specs, never an
+operation's name. This module is pure: the catalog is passed in, never imported.
+
+A field's *role* says what its value means to the rest of the server: a path the
 operation reads (``read``; ``reads`` for a list of paths; ``condition`` for an
-object whose ``path`` is read), the path it writes (``write``), operation ids
-it runs (``ids``; a list or a single string), or values that may hold
-``{"path": ...}`` references and ``{/path}`` templates (``refs``).
-:func:`check_config` turns a config into findings; the validator adds lines
-and operation ids.
+object whose ``path`` is read), the path it writes (``write``), operation ids it
+runs (``branch``: one of them runs; ``body``: all of them, once per item, with
+``/loop`` readable; a list or a single string), values that may hold
+``{"path": ...}`` references and ``{/path}`` templates (``refs``; ``url`` for a URL
+whose host the agent must be allowed), or a pause in milliseconds (``wait``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -24,13 +31,13 @@ from a2e.errors import DataError
 from a2e.protocol.paths import parse_path, referenced_paths
 
 Kind = Literal["string", "integer", "number", "boolean", "object", "array", "null", "any"]
-Role = Literal["read", "reads", "condition", "write", "ids", "refs"]
+Role = Literal["read", "reads", "condition", "write", "branch", "body", "refs", "url", "wait"]
+Rule = Callable[[Mapping[str, Any]], list["Finding"]]
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 OPERATORS = ("==", "!=", ">", "<", ">=", "<=", "in", "contains", "startsWith", "endsWith", "exists", "empty")
 NO_VALUE_OPERATORS = frozenset({"exists", "empty"})
-STORES = ("db",)
 RESERVED_WRITE_ROOTS = frozenset({"loop", "store"})
+_ID_ROLES = ("branch", "body")
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Field:
     item_kinds: tuple[Kind, ...] = ()  # for arrays: accepted kinds of each item
     role: Role | None = None
     minimum: int | None = None
+    credentials: bool = False  # may hold {"credentialRef": {"id": ...}} the agent must own
 
 
 @dataclass(frozen=True)
@@ -54,74 +62,236 @@ class Finding:
     warning: bool = False
 
 
-@dataclass(frozen=True)
-class OpSpec:
-    """An operation type: its fields and any rule spanning several fields."""
-
-    name: str
-    fields: Mapping[str, Field]
-    rules: tuple[Callable[[Mapping[str, Any]], list[Finding]], ...] = field(default=())
-
-
-def _req(*kinds: Kind, **options: Any) -> Field:
+def req(*kinds: Kind, **options: Any) -> Field:
+    """A required key of these kinds."""
     return Field(kinds, required=True, **options)
 
 
-def _opt(*kinds: Kind, **options: Any) -> Field:
+def opt(*kinds: Kind, **options: Any) -> Field:
+    """An optional key of these kinds."""
     return Field(kinds, **options)
 
 
-def _in_path(required: bool = True) -> Field:
+def in_path(required: bool = True) -> Field:
+    """A data path the operation reads."""
     return Field(("string",), required=required, role="read")
 
 
-def _out_path(required: bool = True) -> Field:
+def out_path(required: bool = True) -> Field:
+    """The data path the operation writes its result to."""
     return Field(("string",), required=required, role="write")
 
 
-def _ids(required: bool = True) -> Field:
-    return Field(("string", "array"), required=required, item_kinds=("string",), role="ids")
+def ids(role: Literal["branch", "body"], required: bool = True) -> Field:
+    """Operation ids run by this one: a list of ids or one bare string."""
+    return Field(("string", "array"), required=required, item_kinds=("string",), role=role)
 
 
 COMMON_FIELDS: Mapping[str, Field] = MappingProxyType(
-    {"cache": _opt("boolean"), "timeout": _opt("integer", minimum=0), "idempotencyKey": _opt("string")}
+    {"cache": opt("boolean"), "timeout": opt("integer", minimum=0), "idempotencyKey": opt("string")}
 )
 
 
-_KINDS: tuple[tuple[type | tuple[type, ...], Kind], ...] = (
-    (bool, "boolean"),  # before int: a bool is an int in Python
-    (int, "integer"),
-    (float, "number"),
-    (str, "string"),
-    (Mapping, "object"),
-    ((list, tuple), "array"),
-)
+def _cached_by_default(config: Mapping[str, Any]) -> bool:
+    return True
 
 
-def _kind_of(value: Any) -> Kind:
-    """The JSON kind of a value (``null`` for None and anything non-JSON)."""
-    return next((kind for types, kind in _KINDS if isinstance(value, types)), "null")
+@dataclass(frozen=True)
+class OpSpec:
+    """An operation type: its config, its run function and its policies.
+
+    ``cacheable``: its results may be cached at all; ``cached_by_default(config)`` decides
+    when the config does not say ``"cache"``; ``default_ttl`` seconds (None: the cache's
+    ``default_ttl``). ``outside_effect``: it acts outside the run (a request, a stored
+    value), so a replay must not repeat it blindly. ``blocking``: it pauses the run.
+    ``deterministic``: the same config and inputs give the same result (not so for the
+    clock or the network).
+    """
+
+    name: str
+    doc: str
+    fields: Mapping[str, Field]
+    run: Callable[[Any, Mapping[str, Any]], Any] = field(compare=False, repr=False)
+    rules: tuple[Rule, ...] = ()
+    cacheable: bool = True
+    cached_by_default: Callable[[Mapping[str, Any]], bool] = field(
+        default=_cached_by_default, compare=False, repr=False
+    )
+    default_ttl: int | None = None
+    outside_effect: bool = False
+    blocking: bool = False
+    deterministic: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", MappingProxyType({**self.fields, **COMMON_FIELDS}))
+
+    # --- what a config means ---------------------------------------------------------
+
+    def caches(self, config: Mapping[str, Any]) -> bool:
+        """Whether a step with this config may be answered from, and stored in, the cache."""
+        if not self.cacheable:
+            return False
+        chosen = config.get("cache")
+        return chosen if isinstance(chosen, bool) else self.cached_by_default(config)
+
+    def keys_with(self, *roles: Role) -> tuple[str, ...]:
+        """The config keys whose role is one of ``roles``."""
+        return tuple(key for key, spec in self.fields.items() if spec.role in roles)
+
+    def id_lists(self, config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        """The ids each branch or body key names (``{"ifTrue": (...), "ifFalse": (...)}``)."""
+        return {key: id_list(config.get(key)) for key in self.keys_with(*_ID_ROLES)}
+
+    def referenced_ids(self, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every id this operation may run, in key order."""
+        return tuple(op_id for targets in self.id_lists(config).values() for op_id in targets)
+
+    def runs_body(self) -> bool:
+        """Whether it runs other operations once per item (``/loop`` readable inside)."""
+        return bool(self.keys_with("body"))
+
+    def input_paths(self, config: Mapping[str, Any]) -> list[str]:
+        """The data paths named by ``read`` and ``reads`` keys (the data it works on)."""
+        paths: list[str] = []
+        for key in self.keys_with("read", "reads"):
+            value = config.get(key)
+            if isinstance(value, str):
+                paths.append(value)
+            elif isinstance(value, list):
+                paths.extend(item for item in value if isinstance(item, str))
+        return paths
+
+    def read_paths(self, config: Mapping[str, Any]) -> list[str]:
+        """Every data path it reads, from paths, conditions, references and templates."""
+        paths: list[str] = []
+        for key, field_spec in self.fields.items():
+            value = config.get(key)
+            if field_spec.role == "read" and isinstance(value, str):
+                paths.append(value)
+            elif field_spec.role == "reads" and isinstance(value, list):
+                paths.extend(item for item in value if isinstance(item, str))
+            elif field_spec.role == "condition" and isinstance(value, Mapping):
+                paths.extend(condition_paths(value))
+            elif field_spec.role in ("refs", "url"):
+                paths.extend(referenced_paths(value))
+        return paths
+
+    def written_paths(self, config: Mapping[str, Any]) -> list[str]:
+        """The data paths it writes (its ``outputPath``, if any)."""
+        return [config[key] for key in self.keys_with("write") if isinstance(config.get(key), str)]
+
+    def urls(self, config: Mapping[str, Any]) -> list[Any]:
+        """The values of its ``url`` keys (whose host the agent must be allowed)."""
+        return [config.get(key) for key in self.keys_with("url") if key in config]
+
+    def credential_values(self, config: Mapping[str, Any]) -> list[Any]:
+        """The values that may hold credential references."""
+        return [config.get(key) for key, spec in self.fields.items() if spec.credentials]
+
+    def wait_ms(self, config: Mapping[str, Any]) -> int:
+        """The milliseconds its ``wait`` keys pause the run (0 when not a positive integer)."""
+        values = (config.get(key) for key in self.keys_with("wait"))
+        return sum(value for value in values if type(value) is int and value > 0)
+
+    # --- checks ------------------------------------------------------------------
+
+    def check(self, config: Mapping[str, Any]) -> list[Finding]:
+        """Check one config against this spec."""
+        findings: list[Finding] = []
+        for key, field_spec in self.fields.items():
+            if key in config:
+                findings.extend(_check_field(key, field_spec, config[key]))
+            elif field_spec.required:
+                findings.append(Finding(f"{self.name} needs {key!r}", _kinds_hint(field_spec)))
+        findings.extend(self._unknown_keys(config))
+        for rule in self.rules:
+            findings.extend(rule(config))
+        return findings
+
+    def _unknown_keys(self, config: Mapping[str, Any]) -> list[Finding]:
+        return [
+            Finding(
+                f"{self.name} has unknown key {key!r}; it is ignored",
+                suggest(key, tuple(self.fields)),
+                warning=True,
+            )
+            for key in config
+            if key not in self.fields
+        ]
+
+    def json_schema(self) -> dict[str, Any]:
+        """The config as a JSON Schema (2020-12) object; rules across keys are not in it."""
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": self.name,
+            "description": self.doc,
+            "type": "object",
+            "properties": {key: _field_schema(spec) for key, spec in self.fields.items()},
+            "required": [key for key, spec in self.fields.items() if spec.required],
+        }
 
 
-def _accepts(kinds: tuple[Kind, ...], value: Any) -> bool:
-    kind = _kind_of(value)
-    return "any" in kinds or kind in kinds or (kind == "integer" and "number" in kinds)
+class Catalog(Mapping[str, OpSpec]):
+    """The operation types a server knows, by name (read-only)."""
+
+    def __init__(self, specs: Iterable[OpSpec]) -> None:
+        self._specs: dict[str, OpSpec] = {}
+        for spec in specs:
+            if spec.name in self._specs:
+                raise ValueError(f"operation type {spec.name} is declared twice")
+            self._specs[spec.name] = spec
+        self.names: frozenset[str] = frozenset(self._specs)
+
+    def __getitem__(self, name: str) -> OpSpec:
+        return self._specs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def replace(self, name: str, **changes: Any) -> Catalog:
+        """A copy with one spec changed (``run=...`` in tests, for instance)."""
+        return Catalog(dataclasses.replace(spec, **changes) if spec.name == name else spec for spec in self.values())
+
+    def check_config(self, op_type: str, config: Mapping[str, Any]) -> list[Finding]:
+        """Check one config against its type's spec; an unknown type gives one finding."""
+        spec = self._specs.get(op_type)
+        if spec is None:
+            hint = suggest(op_type, self.names) or f"use one of: {', '.join(sorted(self.names))}"
+            return [Finding(f"unknown operation type {op_type!r}", hint)]
+        return spec.check(config)
+
+    def referenced_ids(self, op_type: str, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The ids an operation runs (none for an unknown type)."""
+        spec = self._specs.get(op_type)
+        return spec.referenced_ids(config) if spec else ()
+
+    def default_ttls(self) -> dict[str, int]:
+        """Seconds a cached result of each type stays valid, where its spec says."""
+        return {name: spec.default_ttl for name, spec in self._specs.items() if spec.default_ttl is not None}
 
 
-def _closest(word: str, choices: Iterable[str]) -> str | None:
-    """The known name closest to ``word`` (case-insensitive), if any is close."""
-    by_lower = {choice.lower(): choice for choice in choices}
-    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return by_lower[matches[0]] if matches else None
+# --- helpers shared by specs ---------------------------------------------------------
 
 
-def suggest(word: str, choices: Iterable[str]) -> str | None:
-    """``"did you mean 'X'?"`` for the closest of ``choices``, or None."""
-    closest = _closest(word, choices)
-    return f"did you mean {closest!r}?" if closest else None
+def id_list(value: Any) -> tuple[str, ...]:
+    """Operation ids named by a branch or loop: a list of ids or one bare string."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
 
 
-def _check_condition(condition: Any, where: str, *, path_key: str) -> list[Finding]:
+def condition_paths(condition: Mapping[str, Any]) -> list[str]:
+    """The paths a condition ``{path, operator, value?}`` reads."""
+    own = [condition["path"]] if isinstance(condition.get("path"), str) else []
+    return own + list(referenced_paths(condition.get("value")))
+
+
+def check_condition(condition: Any, where: str, *, path_key: str) -> list[Finding]:
     """A condition object ``{<path_key>, operator, value?}`` (FilterData uses ``field``)."""
     if not isinstance(condition, Mapping):
         return [Finding(f"{where} must be an object with {path_key!r} and 'operator'")]
@@ -145,53 +315,13 @@ def _check_condition(condition: Any, where: str, *, path_key: str) -> list[Findi
     return findings
 
 
-def _filter_conditions(config: Mapping[str, Any]) -> list[Finding]:
-    conditions = config.get("conditions")
-    if not isinstance(conditions, list):
-        return []
-    findings: list[Finding] = []
-    for index, condition in enumerate(conditions):
-        findings.extend(_check_condition(condition, f"conditions[{index}]", path_key="field"))
-    return findings
-
-
-def _conditional_condition(config: Mapping[str, Any]) -> list[Finding]:
-    condition = config.get("condition")
-    if not isinstance(condition, Mapping):
-        return []
-    findings = _check_condition(condition, "condition", path_key="path")
-    paths = _condition_paths(condition)
-    return findings + [finding for path in paths for finding in _path_findings("condition", path)]
-
-
-def _one_of_operation_expression(config: Mapping[str, Any]) -> list[Finding]:
-    if ("operation" in config) == ("expression" in config):
-        return [Finding("Calculate needs exactly one of 'operation' and 'expression'")]
-    return []
-
-
-def _difference_keys(config: Mapping[str, Any]) -> list[Finding]:
-    """``otherPath`` is needed by, and ``otherPath``/``unit`` belong only to, ``difference``."""
-    if config.get("operation") == "difference":
-        return [] if "otherPath" in config else [Finding("operation 'difference' needs 'otherPath'")]
-    misplaced = [key for key in ("otherPath", "unit") if key in config]
-    return [Finding(f"{key!r} belongs to operation 'difference' only") for key in misplaced]
-
-
-def _store_key_readable(config: Mapping[str, Any]) -> list[Finding]:
-    key = config.get("key")
-    if isinstance(key, str) and not _is_single_segment(key):
-        return [
-            Finding(f"key {key!r} cannot be read back at /store/<key>", "use letters, digits, '-' and '_'")
-        ]
-    return []
-
-
-def _is_single_segment(key: str) -> bool:
+def path_findings(key: str, path: Any) -> list[Finding]:
+    """A finding when ``path`` is not a well-formed data path."""
     try:
-        return len(parse_path(f"/store/{key}")) == 2
-    except DataError:
-        return False
+        parse_path(path)
+    except DataError as error:
+        return [Finding(f"{key!r}: {error.message}", "write paths like /workflow/users[0].name")]
+    return []
 
 
 @functools.cache
@@ -199,7 +329,7 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def _known_timezones(*keys: str) -> Callable[[Mapping[str, Any]], list[Finding]]:
+def known_timezones(*keys: str) -> Rule:
     """A rule: the named keys, when given, are IANA timezone names (skipped without tz data)."""
 
     def rule(config: Mapping[str, Any]) -> list[Finding]:
@@ -217,245 +347,45 @@ def _known_timezones(*keys: str) -> Callable[[Mapping[str, Any]], list[Finding]]
     return rule
 
 
-def _spec(
-    name: str, fields: dict[str, Field], *rules: Callable[[Mapping[str, Any]], list[Finding]]
-) -> OpSpec:
-    return OpSpec(name, MappingProxyType({**fields, **COMMON_FIELDS}), rules)
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    """The known name closest to ``word`` (case-insensitive), if any is close."""
+    by_lower = {choice.lower(): choice for choice in choices}
+    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[matches[0]] if matches else None
 
 
-_AMOUNTS = {
-    unit: _opt("integer") for unit in ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
-}
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """``"did you mean 'X'?"`` for the closest of ``choices``, or None."""
+    closest = _closest(word, choices)
+    return f"did you mean {closest!r}?" if closest else None
 
-_SPEC_LIST = (
-    _spec(
-        "ApiCall",
-        {
-            "method": _req("string", choices=HTTP_METHODS),
-            "url": _req("string", role="refs"),
-            "headers": _opt("object", role="refs"),
-            "body": _opt("any", role="refs"),
-            "outputPath": _out_path(),
-        },
-    ),
-    _spec(
-        "FilterData",
-        {"inputPath": _in_path(), "conditions": _opt("array", role="refs"), "outputPath": _out_path()},
-        _filter_conditions,
-    ),
-    _spec(
-        "TransformData",
-        {
-            "inputPath": _in_path(),
-            "transform": _req("string", choices=("map", "sort", "group", "aggregate", "select")),
-            "config": _opt("object"),
-            "outputPath": _out_path(),
-        },
-    ),
-    _spec(
-        "Conditional",
-        {"condition": _req("object", role="condition"), "ifTrue": _ids(), "ifFalse": _ids(required=False)},
-        _conditional_condition,
-    ),
-    _spec("Loop", {"inputPath": _in_path(), "operations": _ids(), "outputPath": _out_path(required=False)}),
-    _spec(
-        "StoreData",
-        {"inputPath": _in_path(), "storage": _req("string", choices=STORES), "key": _req("string")},
-        _store_key_readable,
-    ),
-    _spec("Wait", {"duration": _req("integer", minimum=0)}),
-    _spec(
-        "MergeData",
-        {
-            "sources": _req("array", item_kinds=("string",), role="reads"),
-            "strategy": _req("string", choices=("concat", "union", "intersect", "deepMerge")),
-            "outputPath": _out_path(),
-        },
-    ),
-    _spec(
-        "GetCurrentDateTime",
-        {"timezone": _opt("string"), "format": _opt("string"), "outputPath": _out_path()},
-        _known_timezones("timezone"),
-    ),
-    _spec(
-        "ConvertTimezone",
-        {
-            "inputPath": _in_path(),
-            "toTimezone": _req("string"),
-            "fromTimezone": _opt("string"),
-            "outputPath": _out_path(),
-        },
-        _known_timezones("toTimezone", "fromTimezone"),
-    ),
-    _spec(
-        "DateCalculation",
-        {
-            "inputPath": _in_path(),
-            "operation": _req("string", choices=("add", "subtract", "difference")),
-            **_AMOUNTS,
-            "otherPath": _in_path(required=False),
-            "unit": _opt("string", choices=("days", "hours", "minutes", "seconds", "months", "years")),
-            "outputPath": _out_path(),
-        },
-        _difference_keys,
-    ),
-    _spec(
-        "FormatText",
-        {"template": _req("string"), "inputPath": _in_path(required=False), "outputPath": _out_path()},
-    ),
-    _spec(
-        "ExtractText",
-        {
-            "inputPath": _in_path(),
-            "pattern": _req("string"),
-            "flags": _opt("array", item_kinds=("string",), choices=("IGNORECASE", "MULTILINE", "DOTALL")),
-            "all": _opt("boolean"),
-            "outputPath": _out_path(),
-        },
-    ),
-    _spec(
-        "ValidateData",
-        {
-            "inputPath": _in_path(),
-            "schema": _req("object"),
-            "failOnInvalid": _opt("boolean"),
-            "outputPath": _out_path(),
-        },
-    ),
-    _spec(
-        "Calculate",
-        {
-            "inputPath": _in_path(required=False),
-            "operation": _opt(
-                "string", choices=("sum", "average", "min", "max", "count", "product", "median", "round")
-            ),
-            "field": _opt("string"),
-            "expression": _opt("string"),
-            "precision": _opt("integer", minimum=0),
-            "outputPath": _out_path(),
-        },
-        _one_of_operation_expression,
-    ),
-    _spec(
-        "EncodeDecode",
-        {
-            "inputPath": _in_path(),
-            "action": _req("string", choices=("encode", "decode")),
-            "encoding": _req("string", choices=("base64", "base64url", "url", "hex", "html")),
-            "outputPath": _out_path(),
-        },
-    ),
-)
 
-SPECS: Mapping[str, OpSpec] = MappingProxyType({spec.name: spec for spec in _SPEC_LIST})
-OPERATION_TYPES: frozenset[str] = frozenset(SPECS)
-CORE_TYPES: frozenset[str] = frozenset(
-    {"ApiCall", "FilterData", "TransformData", "Conditional", "Loop", "StoreData", "Wait", "MergeData"}
+# --- checking one field --------------------------------------------------------------
+
+_KINDS: tuple[tuple[type | tuple[type, ...], Kind], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int in Python
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (Mapping, "object"),
+    ((list, tuple), "array"),
 )
 
 
-def id_list(value: Any) -> tuple[str, ...]:
-    """Operation ids named by a branch or loop: a list of ids or one bare string."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list | tuple):
-        return tuple(item for item in value if isinstance(item, str))
-    return ()
+def _kind_of(value: Any) -> Kind:
+    """The JSON kind of a value (``null`` for None and anything non-JSON)."""
+    return next((kind for types, kind in _KINDS if isinstance(value, types)), "null")
 
 
-def referenced_ids(op_type: str, config: Mapping[str, Any]) -> tuple[str, ...]:
-    """The ids a Conditional (``ifTrue`` then ``ifFalse``) or Loop (``operations``) runs."""
-    spec = SPECS.get(op_type)
-    if spec is None:
-        return ()
-    return tuple(
-        op_id
-        for key, field_spec in spec.fields.items()
-        if field_spec.role == "ids"
-        for op_id in id_list(config.get(key))
-    )
-
-
-def branches(op_type: str, config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """The id lists of one operation by key (``{"ifTrue": (...), "ifFalse": (...)}``)."""
-    spec = SPECS.get(op_type)
-    if spec is None:
-        return {}
-    return {
-        key: id_list(config.get(key)) for key, field_spec in spec.fields.items() if field_spec.role == "ids"
-    }
-
-
-def read_paths(op_type: str, config: Mapping[str, Any]) -> list[str]:
-    """Every data path an operation reads, from paths, conditions, references and templates."""
-    spec = SPECS.get(op_type)
-    if spec is None:
-        return []
-    paths: list[str] = []
-    for key, field_spec in spec.fields.items():
-        value = config.get(key)
-        if field_spec.role == "read" and isinstance(value, str):
-            paths.append(value)
-        elif field_spec.role == "reads" and isinstance(value, list):
-            paths.extend(item for item in value if isinstance(item, str))
-        elif field_spec.role == "condition" and isinstance(value, Mapping):
-            paths.extend(_condition_paths(value))
-        elif field_spec.role == "refs":
-            paths.extend(referenced_paths(value))
-    return paths
-
-
-def _condition_paths(condition: Mapping[str, Any]) -> list[str]:
-    own = [condition["path"]] if isinstance(condition.get("path"), str) else []
-    return own + list(referenced_paths(condition.get("value")))
-
-
-def written_paths(op_type: str, config: Mapping[str, Any]) -> list[str]:
-    """The data paths an operation writes (its ``outputPath``, if any)."""
-    spec = SPECS.get(op_type)
-    if spec is None:
-        return []
-    return [
-        config[key]
-        for key, field_spec in spec.fields.items()
-        if field_spec.role == "write" and isinstance(config.get(key), str)
-    ]
-
-
-def check_config(op_type: str, config: Mapping[str, Any]) -> list[Finding]:
-    """Check one config against its type's spec; an unknown type gives one finding."""
-    spec = SPECS.get(op_type)
-    if spec is None:
-        hint = suggest(op_type, OPERATION_TYPES) or f"use one of: {', '.join(sorted(OPERATION_TYPES))}"
-        return [Finding(f"unknown operation type {op_type!r}", hint)]
-    findings: list[Finding] = []
-    for key, field_spec in spec.fields.items():
-        if key in config:
-            findings.extend(_check_field(key, field_spec, config[key]))
-        elif field_spec.required:
-            findings.append(Finding(f"{op_type} needs {key!r}", _kinds_hint(field_spec)))
-    findings.extend(_unknown_keys(spec, config))
-    for rule in spec.rules:
-        findings.extend(rule(config))
-    return findings
+def _accepts(kinds: tuple[Kind, ...], value: Any) -> bool:
+    kind = _kind_of(value)
+    return "any" in kinds or kind in kinds or (kind == "integer" and "number" in kinds)
 
 
 def _kinds_hint(field_spec: Field) -> str:
     if field_spec.choices:
         return f"one of {', '.join(field_spec.choices)}"
     return f"a value of type {' or '.join(field_spec.kinds)}"
-
-
-def _unknown_keys(spec: OpSpec, config: Mapping[str, Any]) -> list[Finding]:
-    return [
-        Finding(
-            f"{spec.name} has unknown key {key!r}; it is ignored",
-            suggest(key, tuple(spec.fields)),
-            warning=True,
-        )
-        for key in config
-        if key not in spec.fields
-    ]
 
 
 def _check_field(key: str, field_spec: Field, value: Any) -> list[Finding]:
@@ -495,25 +425,17 @@ def _check_scalar(key: str, field_spec: Field, value: Any) -> list[Finding]:
 
 def _role_findings(key: str, field_spec: Field, value: Any) -> list[Finding]:
     if field_spec.role == "read":
-        return _path_findings(key, value)
+        return path_findings(key, value)
     if field_spec.role == "reads":
         return [
-            finding for index, item in enumerate(value) for finding in _path_findings(f"{key}[{index}]", item)
+            finding for index, item in enumerate(value) for finding in path_findings(f"{key}[{index}]", item)
         ]
     if field_spec.role == "write":
-        return _path_findings(key, value) or _reserved_write(key, value)
-    if field_spec.role == "ids" and not id_list(value):
+        return path_findings(key, value) or _reserved_write(key, value)
+    if field_spec.role in _ID_ROLES and not id_list(value):
         return [Finding(f"{key!r} names no operation")]
-    if field_spec.role == "refs":
-        return [finding for path in referenced_paths(value) for finding in _path_findings(key, path)]
-    return []
-
-
-def _path_findings(key: str, path: Any) -> list[Finding]:
-    try:
-        parse_path(path)
-    except DataError as error:
-        return [Finding(f"{key!r}: {error.message}", "write paths like /workflow/users[0].name")]
+    if field_spec.role in ("refs", "url"):
+        return [finding for path in referenced_paths(value) for finding in path_findings(key, path)]
     return []
 
 
@@ -522,3 +444,22 @@ def _reserved_write(key: str, path: str) -> list[Finding]:
     if root in RESERVED_WRITE_ROOTS:
         return [Finding(f"{key!r} writes into /{root}, which the engine manages", "write under /workflow/")]
     return []
+
+
+def _field_schema(spec: Field) -> dict[str, Any]:
+    schema: dict[str, Any] = {}
+    if "any" not in spec.kinds:
+        kinds = list(spec.kinds)
+        schema["type"] = kinds[0] if len(kinds) == 1 else kinds
+    if spec.choices and not spec.item_kinds:
+        schema["enum"] = list(spec.choices)
+    if spec.item_kinds:
+        items: dict[str, Any] = {"type": list(spec.item_kinds) if len(spec.item_kinds) > 1 else spec.item_kinds[0]}
+        if spec.choices:
+            items["enum"] = list(spec.choices)
+        schema["items"] = items
+    if spec.minimum is not None:
+        schema["minimum"] = spec.minimum
+    if spec.role is not None:
+        schema["x-a2e-role"] = spec.role
+    return schema

@@ -15,15 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from a2e.errors import A2EError, DataError, PermissionDenied, ValidationError
-from a2e.protocol.catalog import (
-    OPERATION_TYPES,
-    branches,
-    check_config,
-    read_paths,
-    referenced_ids,
-    suggest,
-    written_paths,
-)
+from a2e.protocol.catalog import Catalog, OpSpec, suggest
 from a2e.protocol.hosts import host_allowed, host_of, is_private_literal
 from a2e.protocol.model import AgentPermissions, ExecutionLimits, Issue, Operation, Workflow
 from a2e.protocol.paths import PLACEHOLDER, is_credential_ref, parse_path, path_covers
@@ -105,38 +97,53 @@ class _Collector:
 
 
 def validate_workflow(
-    workflow: Workflow, permissions: AgentPermissions, limits: ExecutionLimits, *, full: bool = True
+    workflow: Workflow,
+    permissions: AgentPermissions,
+    limits: ExecutionLimits,
+    catalog: Catalog,
+    *,
+    full: bool = True,
 ) -> Report:
-    """Check ``workflow`` for ``permissions`` and ``limits``; only permissions unless ``full``."""
+    """Check ``workflow`` for ``permissions`` and ``limits`` against the operation types of
+    ``catalog``; only permissions unless ``full``."""
     found = _Collector(workflow.begin_line)
-    for op in workflow.operations.values():
-        _check_permissions(found, op, permissions)
+    known = {op_id: (op, catalog.get(op.op_type, _NO_SPEC)) for op_id, op in workflow.operations.items()}
+    for op, spec in known.values():
+        if spec is not _NO_SPEC:
+            _check_permissions(found, op, spec, permissions)
     if full:
         _check_size(found, workflow, limits)
         for op in workflow.operations.values():
-            _check_operation(found, op, workflow.operations)
-        _check_cycles(found, workflow.operations)
-        _check_waits(found, workflow.operations, limits)
-        _check_data_flow(found, workflow)
+            _check_operation(found, op, catalog, workflow.operations)
+        _check_cycles(found, known, workflow.operations)
+        _check_waits(found, known, limits)
+        _check_data_flow(found, workflow, known)
     return found.report()
+
+
+#: Each operation with its type's spec (an unknown type: a spec without keys).
+_Known = Mapping[str, tuple[Operation, OpSpec]]
+_NO_SPEC = OpSpec("", "", {}, run=lambda ctx, config: None)
 
 
 # --- permissions, hosts, credentials (always) ---------------------------------
 
 
-def _check_permissions(found: _Collector, op: Operation, permissions: AgentPermissions) -> None:
+def _check_permissions(
+    found: _Collector, op: Operation, spec: OpSpec, permissions: AgentPermissions
+) -> None:
     allowed = permissions.allowed_operations
-    if allowed is not None and op.op_type in OPERATION_TYPES and op.op_type not in allowed:
+    if allowed is not None and op.op_type not in allowed:
         found.error(
             op,
             f"operation type {op.op_type} is not allowed for this agent",
             kind=PERMISSION,
             suggestion=f"allowed: {', '.join(sorted(allowed)) or 'none'}",
         )
-    if op.op_type == "ApiCall":
-        _check_host(found, op, op.config.get("url"), permissions.allowed_hosts)
-        for key in ("headers", "body"):
-            _check_credentials(found, op, op.config.get(key), permissions.credential_ids)
+    for url in spec.urls(op.config):
+        _check_host(found, op, url, permissions.allowed_hosts)
+    for value in spec.credential_values(op.config):
+        _check_credentials(found, op, value, permissions.credential_ids)
 
 
 def _check_host(found: _Collector, op: Operation, url: Any, allowed_hosts: tuple[str, ...]) -> None:
@@ -206,11 +213,13 @@ def _check_size(found: _Collector, workflow: Workflow, limits: ExecutionLimits) 
             )
 
 
-def _check_operation(found: _Collector, op: Operation, operations: Mapping[str, Operation]) -> None:
-    for finding in check_config(op.op_type, op.config):
+def _check_operation(
+    found: _Collector, op: Operation, catalog: Catalog, operations: Mapping[str, Operation]
+) -> None:
+    for finding in catalog.check_config(op.op_type, op.config):
         report = found.warn if finding.warning else found.error
         report(op, finding.message, suggestion=finding.suggestion)
-    for key, targets in branches(op.op_type, op.config).items():
+    for key, targets in catalog.get(op.op_type, _NO_SPEC).id_lists(op.config).items():
         for target in targets:
             if target not in operations:
                 found.error(
@@ -218,11 +227,11 @@ def _check_operation(found: _Collector, op: Operation, operations: Mapping[str, 
                 )
 
 
-def _check_cycles(found: _Collector, operations: Mapping[str, Operation]) -> None:
-    """Report each cycle through Conditional branches and Loop bodies once (iterative DFS)."""
+def _check_cycles(found: _Collector, known: _Known, operations: Mapping[str, Operation]) -> None:
+    """Report each cycle through branches and loop bodies once (iterative DFS)."""
     edges = {
-        op_id: [target for target in referenced_ids(op.op_type, op.config) if target in operations]
-        for op_id, op in operations.items()
+        op_id: [target for target in spec.referenced_ids(op.config) if target in operations]
+        for op_id, (op, spec) in known.items()
     }
     done: set[str] = set()
     reported: set[frozenset[str]] = set()
@@ -250,12 +259,12 @@ def _check_cycles(found: _Collector, operations: Mapping[str, Operation]) -> Non
 _CYCLE_HINT = "a Loop or branch may not reach itself"
 
 
-def _check_waits(found: _Collector, operations: Mapping[str, Operation], limits: ExecutionLimits) -> None:
-    """All Wait durations (each counted once) together stay within the limit."""
+def _check_waits(found: _Collector, known: _Known, limits: ExecutionLimits) -> None:
+    """All pauses (each operation counted once) together stay within the limit."""
     total = 0
-    for op in operations.values():
-        duration = op.config.get("duration") if op.op_type == "Wait" else None
-        if isinstance(duration, int) and not isinstance(duration, bool) and duration > 0:
+    for op, spec in known.values():
+        duration = spec.wait_ms(op.config)
+        if duration > 0:
             total += duration
             if total > limits.max_wait_ms:
                 found.error(op, f"Wait durations add up to {total} ms; the limit is {limits.max_wait_ms} ms")
@@ -270,7 +279,7 @@ class _Flow:
     """A walk over the run order, branches and loop bodies, tracking written paths."""
 
     found: _Collector
-    operations: Mapping[str, Operation]
+    known: _Known
     budget: int = DATA_FLOW_BUDGET
     reached: set[str] = field(default_factory=set)
     warned: set[tuple[str, str]] = field(default_factory=set)
@@ -279,32 +288,32 @@ class _Flow:
         self, ids: tuple[str, ...], written: list[str], *, in_loop: bool, stack: tuple[str, ...] = ()
     ) -> None:
         for op_id in ids:
-            op = self.operations.get(op_id)
-            if op is None or op_id in stack or self.budget <= 0:
+            if op_id not in self.known or op_id in stack or self.budget <= 0:
                 continue
+            op, spec = self.known[op_id]
             if len(stack) >= MAX_NESTING:
                 self.budget = 0
                 return
             self.budget -= 1
             self.reached.add(op_id)
-            self._check_reads(op, written, in_loop=in_loop)
-            self._walk_children(op, written, in_loop=in_loop, stack=(*stack, op_id))
-            written.extend(path for path in written_paths(op.op_type, op.config) if _parses(path))
+            self._check_reads(op, spec, written, in_loop=in_loop)
+            self._walk_children(op, spec, written, in_loop=in_loop, stack=(*stack, op_id))
+            written.extend(path for path in spec.written_paths(op.config) if _parses(path))
 
     def _walk_children(
-        self, op: Operation, written: list[str], *, in_loop: bool, stack: tuple[str, ...]
+        self, op: Operation, spec: OpSpec, written: list[str], *, in_loop: bool, stack: tuple[str, ...]
     ) -> None:
-        if op.op_type == "Loop":
-            self.walk(referenced_ids(op.op_type, op.config), written, in_loop=True, stack=stack)
+        if spec.runs_body():
+            self.walk(spec.referenced_ids(op.config), written, in_loop=True, stack=stack)
             return
         before = list(written)
-        for targets in branches(op.op_type, op.config).values():
+        for targets in spec.id_lists(op.config).values():
             branch_written = list(before)
             self.walk(targets, branch_written, in_loop=in_loop, stack=stack)
             written.extend(branch_written[len(before) :])
 
-    def _check_reads(self, op: Operation, written: list[str], *, in_loop: bool) -> None:
-        for path in read_paths(op.op_type, op.config):
+    def _check_reads(self, op: Operation, spec: OpSpec, written: list[str], *, in_loop: bool) -> None:
+        for path in spec.read_paths(op.config):
             problem = _read_problem(path, written, in_loop=in_loop)
             if problem and (op.op_id, path) not in self.warned:
                 self.warned.add((op.op_id, path))
@@ -337,8 +346,8 @@ def _parses(path: str) -> bool:
     return True
 
 
-def _check_data_flow(found: _Collector, workflow: Workflow) -> None:
-    flow = _Flow(found, workflow.operations)
+def _check_data_flow(found: _Collector, workflow: Workflow, known: _Known) -> None:
+    flow = _Flow(found, known)
     flow.walk(workflow.order, [], in_loop=False)
     if flow.budget <= 0:
         found.warn(

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from a2e.errors import ValidationError
-from a2e.protocol.catalog import referenced_ids
+from a2e.protocol.catalog import Catalog
 from a2e.protocol.model import Dialect, Issue, Operation, Workflow
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -38,9 +38,12 @@ _MESSAGE_TYPES = ("operationUpdate", "beginExecution")
 _EXAMPLE_BEGIN = '{"type": "beginExecution", "executionId": "run-1", "operationOrder": ["op-1"]}'
 
 
-def parse_workflow(source: str | list[dict[str, Any]]) -> Workflow:
-    """Parse a workflow; raise ValidationError listing every problem found."""
-    parser = _Parser()
+def parse_workflow(source: str | list[dict[str, Any]], catalog: Catalog) -> Workflow:
+    """Parse a workflow; raise ValidationError listing every problem found.
+
+    ``catalog`` says which operations a Conditional or Loop names (dialect B's run order).
+    """
+    parser = _Parser(catalog)
     for line, message in _messages(source, parser.issues):
         parser.add(line, message)
     workflow = parser.finish()
@@ -153,6 +156,7 @@ class _Begin:
 class _Parser:
     """Collects operations and the beginExecution message, line by line."""
 
+    catalog: Catalog
     issues: list[Issue] = field(default_factory=list)
     operations: dict[str, Operation] = field(default_factory=dict)
     dialect: Dialect | None = None
@@ -197,7 +201,9 @@ class _Parser:
 
     def _legacy_order(self, root: str) -> tuple[str, ...]:
         """Dialect B: root, then every operation that no Conditional or Loop names."""
-        named = {op_id for op in self.operations.values() for op_id in referenced_ids(op.op_type, op.config)}
+        named = {
+            op_id for op in self.operations.values() for op_id in self.catalog.referenced_ids(op.op_type, op.config)
+        }
         rest = [op_id for op_id in self.operations if op_id != root and op_id not in named]
         return (root, *rest)
 

@@ -31,12 +31,6 @@ from a2e.store.session import Database
 
 log = logging.getLogger("a2e.cache")
 
-#: Built-in TTLs (seconds); ``cache.ttl_by_type`` overrides them, ``default_ttl`` covers
-#: the rest. The engine never offers StoreData, Wait, Loop, Conditional or
-#: GetCurrentDateTime to the cache.
-DEFAULT_TTLS: Mapping[str, int] = {
-    "ApiCall": 300, "FilterData": 60, "TransformData": 60, "MergeData": 60,
-}
 FLUSH_INTERVAL_S = 5.0
 TOUCH_RESOLUTION_S = 1.0
 SWEEP_BATCH = 1000
@@ -46,19 +40,26 @@ EVICTION_HEADROOM = 0.05
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """The ``cache`` config section as the cache uses it."""
+    """The ``cache`` config section as the cache uses it.
+
+    ``builtin_ttls`` are the operation specs' own TTLs (``Catalog.default_ttls()``);
+    ``ttl_by_type`` overrides them and ``default_ttl`` covers the rest. Operations whose
+    spec is not cacheable never reach the cache.
+    """
 
     default_ttl: int = 300
     ttl_by_type: Mapping[str, int | None] = field(default_factory=dict)
+    builtin_ttls: Mapping[str, int] = field(default_factory=dict)
     max_size: int = 1000
     max_bytes: int | None = None
     sweep_interval: int = 60
 
     @classmethod
-    def from_settings(cls, section: Mapping[str, Any]) -> CachePolicy:
+    def from_settings(cls, section: Mapping[str, Any], builtin_ttls: Mapping[str, int]) -> CachePolicy:
         return cls(
             default_ttl=section["default_ttl"],
             ttl_by_type=dict(section["ttl_by_type"]),
+            builtin_ttls=dict(builtin_ttls),
             max_size=section["max_size"],
             max_bytes=section["max_bytes"],
             sweep_interval=section["sweep_interval"],
@@ -68,7 +69,7 @@ class CachePolicy:
         """Seconds a result of ``op_type`` stays valid; 0 (or null in config): not cached."""
         if op_type in self.ttl_by_type:
             return self.ttl_by_type[op_type] or 0
-        return DEFAULT_TTLS.get(op_type, self.default_ttl)
+        return self.builtin_ttls.get(op_type, self.default_ttl)
 
 
 @dataclass

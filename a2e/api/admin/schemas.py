@@ -7,14 +7,14 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from a2e.protocol.catalog import OPERATION_TYPES
+from a2e.engine.ops import REGISTRY
 
 NAME = validate.Regexp(r"^[A-Za-z0-9_.-]{1,100}$", error="use 1-100 letters, digits, _ . -")
 _HOSTNAME = re.compile(r"^(\*|(\*\.)?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63})$")
 
 
 def _check_operation(value: str) -> None:
-    if value not in OPERATION_TYPES:
+    if value not in REGISTRY:
         raise ValidationError(f"unknown operation type {value!r}")
 
 

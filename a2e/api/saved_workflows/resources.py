@@ -27,6 +27,7 @@ from a2e.api.workflows.resources import json_response
 from a2e.api.workflows.schemas import ExecuteResponseSchema, RefusalSchema
 from a2e.audit import actions
 from a2e.engine.ports import SavedWorkflowRef
+from a2e.engine.ops import REGISTRY
 from a2e.protocol.workflow import parse_workflow
 from a2e.store.models import SavedWorkflow
 from a2e.store.queries import workflows as queries
@@ -83,7 +84,7 @@ class SavedWorkflowByName(MethodView):
         """Save a new version of a workflow (it must parse)"""
         checked_name(name)
         text = runtime.source_text(body["workflow"])
-        parse_workflow(text)  # a ValidationError answers 400 with every parse error
+        parse_workflow(text, REGISTRY)  # a ValidationError answers 400 with every parse error
         principal = current_principal()
         try:
             with state().db.session(write=True) as session:

@@ -1,53 +1,33 @@
-"""The operation catalog: each operation type's ``run(ctx, config) -> result`` function.
+"""The operations: one module each, holding its spec, its run function and its policies.
 
-A function returns the operation's result; the runner writes it at ``outputPath`` when
-the config has one. Operations without output return a small object (``{"branch": ...}``).
+A module declares ``SPEC`` (:class:`a2e.protocol.catalog.OpSpec`): its config keys,
+``run(ctx, config) -> result``, its cache policy and what it does outside the run. The
+function returns the operation's result; the runner writes it at ``outputPath`` when the
+config has one. Operations without output return a small object (``{"branch": ...}``).
+Adding an operation is adding its module here (and its entry in docs/operations.md):
+the registry collects every module of this package whose name has no leading ``_``.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from types import ModuleType
 from typing import Any
+from a2e.protocol.catalog import Catalog
 
-from a2e.engine.ops import (
-    api_call,
-    calculate,
-    conditional,
-    convert_timezone,
-    date_calculation,
-    encode_decode,
-    extract_text,
-    filter_data,
-    format_text,
-    get_current_datetime,
-    loop,
-    merge_data,
-    store_data,
-    transform_data,
-    validate_data,
-    wait,
-)
 
 OpFunction = Callable[[Any, Mapping[str, Any]], Any]
 
-CATALOG: Mapping[str, OpFunction] = MappingProxyType(
-    {
-        "ApiCall": api_call.run,
-        "FilterData": filter_data.run,
-        "TransformData": transform_data.run,
-        "Conditional": conditional.run,
-        "Loop": loop.run,
-        "StoreData": store_data.run,
-        "Wait": wait.run,
-        "MergeData": merge_data.run,
-        "GetCurrentDateTime": get_current_datetime.run,
-        "ConvertTimezone": convert_timezone.run,
-        "DateCalculation": date_calculation.run,
-        "FormatText": format_text.run,
-        "ExtractText": extract_text.run,
-        "ValidateData": validate_data.run,
-        "Calculate": calculate.run,
-        "EncodeDecode": encode_decode.run,
-    }
-)
+
+def _operation_modules() -> tuple[ModuleType, ...]:
+    """Every module of this package whose name does not start with ``_``, by name."""
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+    return tuple(importlib.import_module(f"{__name__}.{name}") for name in names)
+
+
+MODULES = _operation_modules()
+
+#: Every operation type this server runs, by name.
+REGISTRY: Catalog = Catalog(module.SPEC for module in MODULES)

@@ -11,6 +11,7 @@ from a2e.engine.http import ConnectionFailed, HttpResponse
 from a2e.engine.outbound import check_target
 from a2e.engine.retry import Attempt, RetryPolicy, parse_retry_after
 from a2e.errors import A2EError, DataError, ExecutionError, OperationTimeout
+from a2e.protocol.catalog import OpSpec, opt, out_path, req
 from a2e.protocol.paths import to_text
 
 DEFAULT_TIMEOUT_MS = 30_000
@@ -93,3 +94,29 @@ def _headers(headers: Any) -> dict[str, str]:
         if isinstance(value, (dict, list)):
             raise DataError(f"ApiCall header {name!r} must be a string, number or boolean")
     return {name: to_text(value) for name, value in headers.items()}
+
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _get_only(config: Mapping[str, Any]) -> bool:
+    """Only GET answers are cached unless the config says ``"cache": true``."""
+    return config.get("method") == "GET"
+
+
+SPEC = OpSpec(
+    "ApiCall",
+    doc="One HTTP request to an allowed host; the parsed response is the result.",
+    fields={
+        "method": req("string", choices=HTTP_METHODS),
+        "url": req("string", role="url"),
+        "headers": opt("object", role="refs", credentials=True),
+        "body": opt("any", role="refs", credentials=True),
+        "outputPath": out_path(),
+    },
+    run=run,
+    cached_by_default=_get_only,
+    default_ttl=300,
+    outside_effect=True,
+    deterministic=False,
+)

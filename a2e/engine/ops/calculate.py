@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from a2e.engine.ops._common import Context, data_error, is_number, json_type, lookup, preview
+from a2e.protocol.catalog import Finding, OpSpec, in_path, opt, out_path
 
 OP = "Calculate"
 Number = int | float
@@ -202,3 +203,25 @@ def _name(node: ast.Name | ast.Attribute, names: Any) -> Number:
     if not is_number(value):
         raise _Rejected(f"{dotted!r} is {json_type(value)}, not a number")
     return _check(value)
+
+
+def _operation_or_expression(config: Mapping[str, Any]) -> list[Finding]:
+    if ("operation" in config) == ("expression" in config):
+        return [Finding(f"{OP} needs exactly one of 'operation' and 'expression'")]
+    return []
+
+
+SPEC = OpSpec(
+    OP,
+    doc="An aggregate over a list of numbers, or a safe arithmetic expression.",
+    fields={
+        "inputPath": in_path(required=False),
+        "operation": opt("string", choices=("sum", "average", "min", "max", "count", "product", "median", "round")),
+        "field": opt("string"),
+        "expression": opt("string"),
+        "precision": opt("integer", minimum=0),
+        "outputPath": out_path(),
+    },
+    run=run,
+    rules=(_operation_or_expression,),
+)

@@ -7,6 +7,7 @@ from typing import Any
 
 from a2e.engine.ops._common import Context, data_error, read_string
 from a2e.engine.ops._dates import as_datetime, parse_iso, zone
+from a2e.protocol.catalog import OpSpec, in_path, known_timezones, opt, out_path, req
 
 OP = "ConvertTimezone"
 
@@ -22,3 +23,17 @@ def run(ctx: Context, config: Mapping[str, Any]) -> str:
         return moment.astimezone(target).isoformat()
     except OverflowError:
         raise data_error(ctx, OP, f"{moment.isoformat()} is out of range in {target.key}") from None
+
+
+SPEC = OpSpec(
+    OP,
+    doc="An ISO-8601 date-time expressed in another IANA zone.",
+    fields={
+        "inputPath": in_path(),
+        "toTimezone": req("string"),
+        "fromTimezone": opt("string"),
+        "outputPath": out_path(),
+    },
+    run=run,
+    rules=(known_timezones("toTimezone", "fromTimezone"),),
+)

@@ -10,6 +10,7 @@ from dateutil.relativedelta import relativedelta
 
 from a2e.engine.ops._common import Context, data_error, json_type, preview, read_string
 from a2e.engine.ops._dates import as_datetime, parse_iso
+from a2e.protocol.catalog import Finding, OpSpec, in_path, opt, out_path, req
 
 OP = "DateCalculation"
 AMOUNTS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
@@ -76,3 +77,27 @@ def _comparable(start: date | datetime, end: date | datetime) -> tuple[datetime,
     if first.tzinfo is not None:
         second = second.astimezone(first.tzinfo)
     return first, second
+
+
+def _difference_keys(config: Mapping[str, Any]) -> list[Finding]:
+    """``otherPath`` is needed by, and ``otherPath``/``unit`` belong only to, ``difference``."""
+    if config.get("operation") == "difference":
+        return [] if "otherPath" in config else [Finding("operation 'difference' needs 'otherPath'")]
+    misplaced = [key for key in ("otherPath", "unit") if key in config]
+    return [Finding(f"{key!r} belongs to operation 'difference' only") for key in misplaced]
+
+
+SPEC = OpSpec(
+    OP,
+    doc="Calendar-correct add or subtract on a date-time, or the difference of two.",
+    fields={
+        "inputPath": in_path(),
+        "operation": req("string", choices=("add", "subtract", "difference")),
+        **{unit: opt("integer") for unit in AMOUNTS},
+        "otherPath": in_path(required=False),
+        "unit": opt("string", choices=("days", "hours", "minutes", "seconds", "months", "years")),
+        "outputPath": out_path(),
+    },
+    run=run,
+    rules=(_difference_keys,),
+)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from a2e.engine.ops._common import Context, compact_json, data_error, preview, read_string
+from a2e.protocol.catalog import OpSpec, in_path, out_path, req
 
 OP = "EncodeDecode"
 
@@ -61,3 +62,16 @@ def run(ctx: Context, config: Mapping[str, Any]) -> str:
         raise data_error(ctx, OP, f"the decoded {encoding} bytes are not UTF-8 text") from None
     except ValueError as exc:
         raise data_error(ctx, OP, f"{preview(text)} is not valid {encoding}: {exc}") from None
+
+
+SPEC = OpSpec(
+    OP,
+    doc="Text to and from base64, base64url, URL percent-encoding, hex and HTML.",
+    fields={
+        "inputPath": in_path(),
+        "action": req("string", choices=("encode", "decode")),
+        "encoding": req("string", choices=("base64", "base64url", "url", "hex", "html")),
+        "outputPath": out_path(),
+    },
+    run=run,
+)

@@ -13,6 +13,7 @@ import regex
 
 from a2e.engine.ops._common import Context, data_error, preview, read_string, regex_timeout
 from a2e.errors import ExecutionError, OperationTimeout
+from a2e.protocol.catalog import OpSpec, in_path, opt, out_path, req
 
 OP = "ExtractText"
 FLAGS = {"IGNORECASE": regex.IGNORECASE, "MULTILINE": regex.MULTILINE, "DOTALL": regex.DOTALL}
@@ -64,3 +65,17 @@ def _shape(pattern: Any) -> Callable[[Any], Any]:
     if pattern.groups:
         return lambda match: list(match.groups())
     return lambda match: match.group()
+
+
+SPEC = OpSpec(
+    OP,
+    doc="Regular-expression matches in a string, time-bounded.",
+    fields={
+        "inputPath": in_path(),
+        "pattern": req("string"),
+        "flags": opt("array", item_kinds=("string",), choices=tuple(FLAGS)),
+        "all": opt("boolean"),
+        "outputPath": out_path(),
+    },
+    run=run,
+)

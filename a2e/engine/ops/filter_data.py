@@ -8,6 +8,7 @@ from typing import Any
 from a2e.engine.context import OpContext
 from a2e.engine.ops._conditions import field_value, matches
 from a2e.errors import DataError
+from a2e.protocol.catalog import Finding, OpSpec, check_condition, in_path, opt, out_path
 
 
 def run(ctx: OpContext, config: Mapping[str, Any]) -> list[Any]:
@@ -27,3 +28,24 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> list[Any]:
         if all(matches(field_value(item, field), operator, value)
                for field, operator, value in conditions)
     ]
+
+
+def _conditions(config: Mapping[str, Any]) -> list[Finding]:
+    conditions = config.get("conditions")
+    if not isinstance(conditions, list):
+        return []
+    return [
+        finding
+        for index, condition in enumerate(conditions)
+        for finding in check_condition(condition, f"conditions[{index}]", path_key="field")
+    ]
+
+
+SPEC = OpSpec(
+    "FilterData",
+    doc="Keep the items of a list that match every condition.",
+    fields={"inputPath": in_path(), "conditions": opt("array", role="refs"), "outputPath": out_path()},
+    run=run,
+    rules=(_conditions,),
+    default_ttl=60,
+)

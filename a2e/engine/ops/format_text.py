@@ -13,6 +13,7 @@ from typing import Any
 
 from a2e.engine.ops._common import Context, compact_json, data_error, lookup, preview
 from a2e.errors import ExecutionError
+from a2e.protocol.catalog import OpSpec, in_path, out_path, req
 
 OP = "FormatText"
 MAX_OUTPUT_CHARS = 10 * 1024 * 1024
@@ -56,3 +57,11 @@ def _field(ctx: Context, config: Mapping[str, Any], data: Any, name: str) -> str
         raise data_error(ctx, OP, f"field {preview(name)} not found in the data at {config['inputPath']}",
                          details={"field": name[:200]}) from None
     return value if isinstance(value, str) else compact_json(value)
+
+
+SPEC = OpSpec(
+    OP,
+    doc="Fill {field} placeholders of a template from the object at inputPath.",
+    fields={"template": req("string"), "inputPath": in_path(required=False), "outputPath": out_path()},
+    run=run,
+)

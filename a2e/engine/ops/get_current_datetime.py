@@ -7,6 +7,7 @@ from typing import Any
 
 from a2e.engine.ops._common import Context, data_error, preview
 from a2e.engine.ops._dates import zone
+from a2e.protocol.catalog import OpSpec, known_timezones, opt, out_path
 
 OP = "GetCurrentDateTime"
 
@@ -29,3 +30,14 @@ def run(ctx: Context, config: Mapping[str, Any]) -> Any:
         return now.strftime(fmt)
     except ValueError as exc:
         raise data_error(ctx, OP, f"bad strftime pattern {preview(fmt)}: {exc}") from None
+
+
+SPEC = OpSpec(
+    OP,
+    doc="The run clock's current time in a zone and format.",
+    fields={"timezone": opt("string"), "format": opt("string"), "outputPath": out_path()},
+    run=run,
+    rules=(known_timezones("timezone"),),
+    cacheable=False,
+    deterministic=False,
+)

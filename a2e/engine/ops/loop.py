@@ -7,7 +7,7 @@ from typing import Any
 
 from a2e.engine.context import OpContext
 from a2e.errors import DataError
-from a2e.protocol.catalog import id_list
+from a2e.protocol.catalog import OpSpec, id_list, ids, in_path, out_path
 
 
 def run(ctx: OpContext, config: Mapping[str, Any]) -> list[Any]:
@@ -33,3 +33,12 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> list[Any]:
         with ctx.loop_scope(item, index):
             collected.append(ctx.run_nested(op_ids))
     return collected
+
+
+SPEC = OpSpec(
+    "Loop",
+    doc="Run a list of operations once per item of a list and collect the results.",
+    fields={"inputPath": in_path(), "operations": ids("body"), "outputPath": out_path(required=False)},
+    run=run,
+    cacheable=False,
+)

@@ -8,6 +8,7 @@ from typing import Any
 from a2e.engine.context import OpContext
 from a2e.engine.ops._conditions import canonical
 from a2e.errors import DataError
+from a2e.protocol.catalog import OpSpec, out_path, req
 
 
 def _concat(lists: list[list[Any]]) -> list[Any]:
@@ -61,3 +62,16 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> Any:
             raise DataError(f"MergeData {strategy} needs {expected} at {path}", details={"path": path})
         values.append(value)
     return merge(values)
+
+
+SPEC = OpSpec(
+    "MergeData",
+    doc="Combine the values at several paths: concat, union, intersect or deepMerge.",
+    fields={
+        "sources": req("array", item_kinds=("string",), role="reads"),
+        "strategy": req("string", choices=("concat", "union", "intersect", "deepMerge")),
+        "outputPath": out_path(),
+    },
+    run=run,
+    default_ttl=60,
+)

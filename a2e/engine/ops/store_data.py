@@ -7,6 +7,7 @@ from typing import Any
 
 from a2e.engine.context import OpContext
 from a2e.errors import DataError
+from a2e.protocol.catalog import Finding, OpSpec, in_path, req
 from a2e.protocol.paths import parse_path
 
 
@@ -31,3 +32,26 @@ def _readable(key: str) -> bool:
         return len(parse_path(f"/store/{key}")) == 2
     except DataError:
         return False
+
+
+STORES = ("db",)
+
+
+def _key_readable(config: Mapping[str, Any]) -> list[Finding]:
+    key = config.get("key")
+    if isinstance(key, str) and not _readable(key):
+        return [
+            Finding(f"key {key!r} cannot be read back at /store/<key>", "use letters, digits, '-' and '_'")
+        ]
+    return []
+
+
+SPEC = OpSpec(
+    "StoreData",
+    doc="Persist a value for the agent; later runs read it at /store/<key>.",
+    fields={"inputPath": in_path(), "storage": req("string", choices=STORES), "key": req("string")},
+    run=run,
+    rules=(_key_readable,),
+    cacheable=False,
+    outside_effect=True,
+)

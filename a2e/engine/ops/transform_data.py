@@ -10,6 +10,7 @@ from a2e.engine.context import OpContext
 from a2e.engine.ops._common import is_number
 from a2e.engine.ops._conditions import MISSING, canonical, field_value
 from a2e.errors import DataError
+from a2e.protocol.catalog import OpSpec, in_path, opt, out_path, req
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 
@@ -148,3 +149,17 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> Any:
         )
     result = TRANSFORMS[transform](items, config.get("config") or {})
     return result[0] if single else result
+
+
+SPEC = OpSpec(
+    "TransformData",
+    doc="Reshape a list of objects: map, select, sort, group or aggregate.",
+    fields={
+        "inputPath": in_path(),
+        "transform": req("string", choices=("map", "sort", "group", "aggregate", "select")),
+        "config": opt("object"),
+        "outputPath": out_path(),
+    },
+    run=run,
+    default_ttl=60,
+)

@@ -22,6 +22,7 @@ from referencing.exceptions import Unresolvable
 
 from a2e.engine.ops._common import Context, data_error, regex_timeout
 from a2e.errors import OperationTimeout
+from a2e.protocol.catalog import OpSpec, in_path, opt, out_path, req
 
 OP = "ValidateData"
 MAX_ERRORS = 100
@@ -131,3 +132,16 @@ Validator = validators.extend(Draft202012Validator, {
     "additionalProperties": _additional_properties,
     "required": _required,
 })
+
+
+SPEC = OpSpec(
+    OP,
+    doc="Check a value against a JSON Schema (Draft 2020-12).",
+    fields={
+        "inputPath": in_path(),
+        "schema": req("object"),
+        "failOnInvalid": opt("boolean"),
+        "outputPath": out_path(),
+    },
+    run=run,
+)

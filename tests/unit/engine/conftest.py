@@ -10,6 +10,7 @@ import pytest
 
 from a2e.engine.clock import FakeClock
 from a2e.engine.memory import MemoryCredentialStore, MemoryRunRecorder, MemoryValueStore
+from a2e.engine.ops import REGISTRY
 from a2e.engine.ports import AgentContext
 from a2e.engine.runner import Runner, RunResult
 from a2e.protocol.model import AgentPermissions, ExecutionLimits
@@ -80,7 +81,7 @@ def run_workflow(make_runner) -> RunWorkflow:
         agent = AgentContext(AGENT_ID, AgentPermissions(allowed_hosts=tuple(hosts)))
         runner = runner or make_runner(limits=limits, **ports)
         return runner.execute(
-            parse_workflow(text), agent=agent, execution_id=execution_id, workflow_text=text
+            parse_workflow(text, REGISTRY), agent=agent, execution_id=execution_id, workflow_text=text
         )
 
     return run

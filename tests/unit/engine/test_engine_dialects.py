@@ -6,7 +6,14 @@ import json
 
 from a2e.engine.ports import AgentContext
 from a2e.protocol.model import AgentPermissions
-from a2e.protocol.workflow import parse_workflow
+from a2e.engine.ops import REGISTRY
+from a2e.protocol import workflow as protocol_workflow
+
+
+def parse_workflow(source):
+    """The parser with this server's operation catalog."""
+    return protocol_workflow.parse_workflow(source, REGISTRY)
+
 
 OPS = [
     ("load", "MergeData", {"sources": ["/store/a", "/store/b"], "strategy": "union", "outputPath": "/workflow/all"}),

@@ -9,12 +9,17 @@ from datetime import datetime, timezone
 import pytest
 
 from a2e.engine.memory import MemoryResultCache
-from a2e.engine.ops import CATALOG
+from a2e.engine.ops import REGISTRY
 from a2e.engine.ports import AgentContext, DuplicateExecution
 from a2e.engine.runner import Runner
-from a2e.protocol.catalog import OPERATION_TYPES
 from a2e.protocol.model import AgentPermissions, Operation, Workflow
-from a2e.protocol.workflow import parse_workflow
+from a2e.protocol import workflow as protocol_workflow
+
+
+def parse_workflow(source):
+    """The parser with this server's operation catalog."""
+    return protocol_workflow.parse_workflow(source, REGISTRY)
+
 
 SORT = ("sort", "TransformData",
         {"inputPath": "/store/items", "transform": "sort", "outputPath": "/workflow/sorted"})
@@ -25,8 +30,9 @@ def items(values, agent_id):
     values.put(agent_id, "db", "items", [3, 1, 2])
 
 
-def test_catalog_has_every_operation_type():
-    assert set(CATALOG) == OPERATION_TYPES
+def test_registry_has_a_run_function_for_every_operation_type():
+    assert len(REGISTRY) == 16
+    assert all(callable(spec.run) for spec in REGISTRY.values())
 
 
 def test_import_does_not_pull_in_flask_or_sqlalchemy():
@@ -76,7 +82,7 @@ def test_an_unexpected_exception_becomes_a_generic_execution_error(recorder, mak
     def crash(ctx, config):
         raise ZeroDivisionError("secret internals")
 
-    runner = make_runner(catalog={**CATALOG, "Wait": crash})
+    runner = make_runner(catalog=REGISTRY.replace("Wait", run=crash))
     result = run_workflow([("pause", "Wait", {"duration": 1})], runner=runner)
     assert result.status == "failed"
     assert result.error["type"] == "ExecutionError"

@@ -8,17 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from a2e.protocol.catalog import (
-    CORE_TYPES,
-    OPERATION_TYPES,
-    SPECS,
-    branches,
-    check_config,
-    id_list,
-    read_paths,
-    referenced_ids,
-    written_paths,
-)
+from a2e.engine.ops import REGISTRY
+from a2e.protocol.catalog import id_list
+
+check_config = REGISTRY.check_config
 
 VALID = {
     "ApiCall": {
@@ -112,10 +105,8 @@ def messages(op_type: str, config: dict) -> list[str]:
 
 
 def test_sixteen_operation_types() -> None:
-    assert OPERATION_TYPES == frozenset(VALID)
-    assert len(OPERATION_TYPES) == 16
-    assert CORE_TYPES.issubset(OPERATION_TYPES)
-    assert set(SPECS) == OPERATION_TYPES
+    assert REGISTRY.names == frozenset(VALID)
+    assert len(REGISTRY) == 16
 
 
 @pytest.mark.parametrize("op_type", sorted(VALID))
@@ -295,11 +286,13 @@ def test_id_list_and_references() -> None:
     assert id_list("a") == ("a",)
     assert id_list(["a", 3, "b"]) == ("a", "b")
     assert id_list(None) == ()
-    assert referenced_ids("Conditional", VALID["Conditional"]) == ("a", "b")
-    assert referenced_ids("Loop", VALID["Loop"]) == ("a", "b")
-    assert referenced_ids("Wait", VALID["Wait"]) == ()
-    assert referenced_ids("Unknown", {"ifTrue": "a"}) == ()
-    assert branches("Conditional", VALID["Conditional"]) == {"ifTrue": ("a",), "ifFalse": ("b",)}
+    assert REGISTRY.referenced_ids("Conditional", VALID["Conditional"]) == ("a", "b")
+    assert REGISTRY.referenced_ids("Loop", VALID["Loop"]) == ("a", "b")
+    assert REGISTRY.referenced_ids("Wait", VALID["Wait"]) == ()
+    assert REGISTRY.referenced_ids("Unknown", {"ifTrue": "a"}) == ()
+    conditional = REGISTRY["Conditional"]
+    assert conditional.id_lists(VALID["Conditional"]) == {"ifTrue": ("a",), "ifFalse": ("b",)}
+    assert not conditional.runs_body() and REGISTRY["Loop"].runs_body()
 
 
 @pytest.mark.parametrize(
@@ -316,8 +309,9 @@ def test_id_list_and_references() -> None:
     ],
 )
 def test_read_and_written_paths(op_type: str, reads: list[str], writes: list[str]) -> None:
-    assert read_paths(op_type, VALID[op_type]) == reads
-    assert written_paths(op_type, VALID[op_type]) == writes
+    spec = REGISTRY[op_type]
+    assert spec.read_paths(VALID[op_type]) == reads
+    assert spec.written_paths(VALID[op_type]) == writes
 
 
 def test_condition_value_references_are_reads() -> None:
@@ -325,7 +319,7 @@ def test_condition_value_references_are_reads() -> None:
         "condition": {"path": "/workflow/a", "operator": "==", "value": {"path": "/workflow/b"}},
         "ifTrue": "x",
     }
-    assert read_paths("Conditional", config) == ["/workflow/a", "/workflow/b"]
+    assert REGISTRY["Conditional"].read_paths(config) == ["/workflow/a", "/workflow/b"]
 
 
 def test_importing_the_protocol_needs_neither_flask_nor_sqlalchemy() -> None:
@@ -335,5 +329,7 @@ def test_importing_the_protocol_needs_neither_flask_nor_sqlalchemy() -> None:
         "import a2e.protocol.hosts, a2e.protocol.validate\n"
         "heavy = {'flask', 'sqlalchemy', 'requests'} & {name.split('.')[0] for name in sys.modules}\n"
         "assert not heavy, heavy\n"
+        "upward = [name for name in sys.modules if name.startswith(('a2e.engine', 'a2e.store', 'a2e.api'))]\n"
+        "assert not upward, upward\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])

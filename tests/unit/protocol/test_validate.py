@@ -9,10 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from a2e.errors import PermissionDenied, ValidationError
-from a2e.protocol.catalog import OPERATION_TYPES, SPECS
+from a2e.engine.ops import REGISTRY
 from a2e.protocol.model import AgentPermissions, ExecutionLimits, Issue
 from a2e.protocol.validate import Report, as_error, permission_only, validate_workflow
-from a2e.protocol.workflow import parse_workflow
+from a2e.protocol import workflow as protocol_workflow
+
+
+def parse_workflow(source):
+    """The parser with this server's operation catalog."""
+    return protocol_workflow.parse_workflow(source, REGISTRY)
+
 
 OPEN = AgentPermissions(allowed_hosts=("api.example.com",), credential_ids=frozenset({"tok"}))
 LIMITS = ExecutionLimits()
@@ -32,7 +38,7 @@ def check(
     *messages: dict, permissions: AgentPermissions = OPEN, order: tuple[str, ...] | None = None, **options
 ) -> Report:
     limits = options.pop("limits", LIMITS)
-    return validate_workflow(workflow_of(*messages, order=order), permissions, limits, **options)
+    return validate_workflow(workflow_of(*messages, order=order), permissions, limits, REGISTRY, **options)
 
 
 def messages_of(issues: tuple[Issue, ...]) -> list[str]:
@@ -359,7 +365,7 @@ def test_legacy_dialect_validates_with_line_numbers() -> None:
     ]
     text = json.dumps({"operationUpdate": {"workflowId": "wf", "operations": operations}}) + "\n"
     text += json.dumps({"beginExecution": {"workflowId": "wf", "root": "op-1"}})
-    report = validate_workflow(parse_workflow(text), OPEN, LIMITS)
+    report = validate_workflow(parse_workflow(text), OPEN, LIMITS, REGISTRY)
     (error,) = report.errors
     assert (error.line, error.operation_id) == (1, "op-3")
     assert report.warnings == ()
@@ -410,7 +416,7 @@ PATHS_AND_URLS = [
     "https://x.org/",
 ]
 INNER_KEYS = ["path", "credentialRef", "id", "field", "operator", "value"]
-CONFIG_KEYS = sorted({key for spec in SPECS.values() for key in spec.fields})
+CONFIG_KEYS = sorted({key for spec in REGISTRY.values() for key in spec.fields})
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -427,7 +433,7 @@ json_values = st.recursive(
 configs = st.dictionaries(st.sampled_from(CONFIG_KEYS), json_values, max_size=6)
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([*sorted(OPERATION_TYPES), "Nope"]), configs
+        st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([*sorted(REGISTRY), "Nope"]), configs
     ),
     min_size=1,
     max_size=6,
@@ -448,6 +454,6 @@ def test_validation_of_arbitrary_operations_returns_a_report(ops: list, order: l
     permissions = AgentPermissions(
         allowed_operations=frozenset({"Wait", "ApiCall"}), allowed_hosts=("*", "localhost")
     )
-    report = validate_workflow(workflow, permissions, ExecutionLimits(max_operations=3), full=full)
+    report = validate_workflow(workflow, permissions, ExecutionLimits(max_operations=3), REGISTRY, full=full)
     assert report.valid == (not report.errors)
     json.dumps(report.to_dict())

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from a2e.errors import ValidationError
 from a2e.protocol.model import Workflow
-from a2e.protocol.workflow import MAX_DEPTH, parse_workflow
+from a2e.engine.ops import REGISTRY
+from a2e.protocol import workflow as protocol_workflow
+from a2e.protocol.workflow import MAX_DEPTH
+
+
+def parse_workflow(source):
+    """The parser with this server's operation catalog."""
+    return protocol_workflow.parse_workflow(source, REGISTRY)
 
 
 def jsonl(*messages: object) -> str:
