@@ -13,7 +13,7 @@ from sqlalchemy import select
 from a2e.api.auth import current_principal
 from a2e.api.capabilities.schemas import CapabilitiesSchema
 from a2e.api.state import state
-from a2e.protocol.catalog import OPERATION_TYPES
+from a2e.engine.ops import REGISTRY
 from a2e.store.models import Agent, Credential
 from a2e.store.queries.limits import read_effective_limits
 
@@ -39,7 +39,7 @@ class Capabilities(MethodView):
                 .where(Credential.agent_id == principal.agent_id)
                 .order_by(Credential.credential_id)
             ).all()
-        operations = sorted(op for op in OPERATION_TYPES if allowed is None or op in allowed)
+        operations = sorted(op for op in REGISTRY if allowed is None or op in allowed)
         hosts = list(principal.allowed_hosts)
         return {
             "agent_id": principal.agent_id,
@@ -49,6 +49,7 @@ class Capabilities(MethodView):
             "credentials": list(credential_ids),
             "limits": {"enabled": app_state.settings.rate_limiting["enabled"], **limits},
             "capabilities": reference_view(operations, hosts, credential_ids, app_state.settings.execution),
+            "operation_schemas": {name: REGISTRY[name].json_schema() for name in operations},
         }
 
 

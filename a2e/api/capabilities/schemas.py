@@ -31,3 +31,7 @@ class CapabilitiesSchema(Schema):
         ReferenceCapabilitiesSchema,
         metadata={"description": "the same facts under the reference implementation's names"},
     )
+    operation_schemas = fields.Dict(
+        keys=fields.String(), values=fields.Dict(),
+        metadata={"description": "the config of each operation above as a JSON Schema (2020-12)"},
+    )
