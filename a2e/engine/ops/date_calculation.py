@@ -8,8 +8,8 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from a2e.engine.ops._common import Context, data_error, json_type, preview, read_string
-from a2e.engine.ops._dates import as_datetime, parse_iso
+from a2e.engine.ops._common import Context, data_error, json_type, preview
+from a2e.engine.ops._dates import OUTPUT_FIELDS, as_datetime, check_output_format, format_moment, read_moment
 from a2e.protocol.catalog import Finding, OpSpec, in_path, opt, out_path, req
 
 OP = "DateCalculation"
@@ -20,9 +20,10 @@ CALENDAR_UNITS = ("months", "years")
 
 
 def run(ctx: Context, config: Mapping[str, Any]) -> str | int | float:
-    """``add``/``subtract`` → ISO string (a date stays a date); ``difference`` → a number."""
+    """``add``/``subtract`` → ISO string (a date stays a date) or the ``format`` asked for;
+    ``difference`` → a number. The input is ISO 8601, Unix seconds or a date object."""
     operation = config["operation"]
-    start = parse_iso(ctx, OP, read_string(ctx, OP, config["inputPath"]))
+    start = read_moment(ctx, OP, config["inputPath"])
     if operation == "difference":
         return _difference(ctx, config, start)
     if operation not in ("add", "subtract"):
@@ -33,9 +34,9 @@ def run(ctx: Context, config: Mapping[str, Any]) -> str | int | float:
     sign = 1 if operation == "add" else -1
     try:
         moved: date = start + sign * _delta(ctx, config)
-        return moved.isoformat()
     except (ValueError, OverflowError) as exc:
         raise data_error(ctx, OP, f"result out of range: {exc}") from None
+    return format_moment(ctx, OP, moved, config, default=lambda value: value.isoformat())
 
 
 def _delta(ctx: Context, config: Mapping[str, Any]) -> relativedelta:
@@ -59,7 +60,7 @@ def _difference(ctx: Context, config: Mapping[str, Any], start: date | datetime)
     if unit not in CLOCK_UNITS and unit not in CALENDAR_UNITS:
         raise data_error(ctx, OP, f"unknown unit {preview(unit)}",
                          suggestions=[f"Use one of {', '.join([*CLOCK_UNITS, *CALENDAR_UNITS])}"])
-    start, end = _comparable(start, parse_iso(ctx, OP, read_string(ctx, OP, config["otherPath"])))
+    start, end = _comparable(start, read_moment(ctx, OP, config["otherPath"]))
     if unit in CALENDAR_UNITS:
         span = relativedelta(end, start)
         return int(span.years if unit == "years" else span.years * 12 + span.months)
@@ -84,7 +85,7 @@ def _difference_keys(config: Mapping[str, Any]) -> list[Finding]:
     if config.get("operation") == "difference":
         return [] if "otherPath" in config else [Finding("operation 'difference' needs 'otherPath'")]
     misplaced = [key for key in ("otherPath", "unit") if key in config]
-    return [Finding(f"{key!r} belongs to operation 'difference' only") for key in misplaced]
+    return [Finding(f"{key!r} belongs to operation 'difference' only") for key in misplaced] + check_output_format(config)
 
 
 SPEC = OpSpec(
@@ -96,6 +97,7 @@ SPEC = OpSpec(
         **{unit: opt("integer") for unit in AMOUNTS},
         "otherPath": in_path(required=False),
         "unit": opt("string", choices=("days", "hours", "minutes", "seconds", "months", "years")),
+        **OUTPUT_FIELDS,
         "outputPath": out_path(),
     },
     run=run,

@@ -62,7 +62,7 @@ def test_semantic_errors(make_ctx, config, message):
         calc(make_ctx, "2024-07-01", "2024-07-02", **config)
 
 
-@pytest.mark.parametrize("value", ["July 1st", 20240701, "2024-02-30"])
+@pytest.mark.parametrize("value", ["July 1st", True, "2024-02-30"])
 def test_bad_dates(make_ctx, value):
     with pytest.raises(DataError, match="DateCalculation"):
         calc(make_ctx, value, operation="add", days=1)
