@@ -105,7 +105,8 @@ class OpSpec:
     ``default_ttl``). ``outside_effect``: it acts outside the run (a request, a stored
     value), so a replay must not repeat it blindly. ``blocking``: it pauses the run.
     ``deterministic``: the same config and inputs give the same result (not so for the
-    clock or the network).
+    clock or the network). ``spellings`` pairs keys the reference implementation spells
+    differently, so a misspelled key is pointed at both.
     """
 
     name: str
@@ -121,6 +122,8 @@ class OpSpec:
     outside_effect: bool = False
     blocking: bool = False
     deterministic: bool = True
+    #: Keys spelled two ways (ours → the reference implementation's), for suggestions.
+    spellings: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", MappingProxyType({**self.fields, **COMMON_FIELDS}))
@@ -210,14 +213,19 @@ class OpSpec:
 
     def _unknown_keys(self, config: Mapping[str, Any]) -> list[Finding]:
         return [
-            Finding(
-                f"{self.name} has unknown key {key!r}; it is ignored",
-                suggest(key, tuple(self.fields)),
-                warning=True,
-            )
+            Finding(f"{self.name} has unknown key {key!r}; it is ignored", self._key_hint(key), warning=True)
             for key in config
             if key not in self.fields
         ]
+
+    def _key_hint(self, key: str) -> str | None:
+        closest = _closest(key, tuple(self.fields))
+        if closest is None:
+            return None
+        other = self.spellings.get(closest) or next(
+            (ours for ours, theirs in self.spellings.items() if theirs == closest), None
+        )
+        return f"did you mean {closest!r}? (also spelled {other!r})" if other else f"did you mean {closest!r}?"
 
     def json_schema(self) -> dict[str, Any]:
         """The config as a JSON Schema (2020-12) object; rules across keys are not in it."""
@@ -313,6 +321,19 @@ def check_condition(condition: Any, where: str, *, path_key: str) -> list[Findin
     unknown = set(condition) - {path_key, "operator", "value"}
     findings.extend(Finding(f"{where} has unknown key {key!r}", warning=True) for key in sorted(unknown))
     return findings
+
+
+def one_spelling(ours: str, theirs: str, *, required: bool = False) -> Rule:
+    """A rule: at most one of two spellings of a key (exactly one when ``required``)."""
+
+    def rule(config: Mapping[str, Any]) -> list[Finding]:
+        if ours in config and theirs in config:
+            return [Finding(f"{ours!r} and {theirs!r} are two spellings of one key; give one", f"drop {theirs!r}")]
+        if required and ours not in config and theirs not in config:
+            return [Finding(f"needs {ours!r} (or {theirs!r})", f"add {ours!r}")]
+        return []
+
+    return rule
 
 
 def path_findings(key: str, path: Any) -> list[Finding]:

@@ -1,4 +1,13 @@
-"""Calculate: an aggregate over a list of numbers, or a safe arithmetic expression.
+"""Calculate: an aggregate over a list of numbers, arithmetic on one number, or a safe
+arithmetic expression.
+
+``operation`` is an aggregate over the array at inputPath (``sum average min max count
+product median``), ``round`` (``precision``), ``ceil``, ``floor`` or ``abs`` of the number
+there (or of each number of the array), or one of the reference's binary operations
+``add subtract multiply divide power modulo`` (and ``max``/``min`` when an ``operand`` is
+given) of the number there and ``operand`` (a number, a numeric string or a ``{"path"}``).
+Numeric strings are read as numbers where the reference reads them: the single input
+number, the operand, and the items of ``sum`` and ``average``.
 
 The expression is parsed with :mod:`ast` and walked by a small interpreter that knows only
 numbers, ``+ - * / // % **``, unary signs, names bound to numbers in the object at
@@ -13,6 +22,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +37,8 @@ Number = int | float
 MAX_MAGNITUDE = sys.float_info.max
 MAX_EXPRESSION_CHARS = 1000
 MAX_PRECISION = 20
+NUMERIC = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+INTEGER_TEXT = re.compile(r"[+-]?\d+")
 
 
 class _Rejected(Exception):
@@ -85,6 +97,16 @@ AGGREGATES: dict[str, Callable[[Sequence[Number]], Number]] = {
     "product": _product, "median": statistics.median,
 }
 NEED_ITEMS = ("average", "min", "max", "median")
+BINARY_OPERATIONS: dict[str, Callable[[Number, Number], Number]] = {
+    "add": operator.add, "subtract": operator.sub, "multiply": operator.mul, "divide": operator.truediv,
+    "power": _power, "modulo": operator.mod, "max": max, "min": min,
+}
+NEED_OPERAND = ("add", "subtract", "multiply", "divide", "power", "modulo")
+UNARY_OPERATIONS: dict[str, Callable[..., Number]] = {
+    "round": _round, "ceil": math.ceil, "floor": math.floor, "abs": abs,
+}
+STRING_ITEMS = ("sum", "average")  # the aggregates that read numeric strings in the array
+OPERATIONS = (*AGGREGATES, "count", *UNARY_OPERATIONS, *NEED_OPERAND)
 
 
 def run(ctx: Context, config: Mapping[str, Any]) -> Any:
@@ -95,8 +117,10 @@ def run(ctx: Context, config: Mapping[str, Any]) -> Any:
         if "expression" in config:
             result = _evaluate(ctx, config["expression"],
                                ctx.read(config["inputPath"]) if "inputPath" in config else {})
-        elif config["operation"] == "round":
-            return _round_input(ctx, config)
+        elif config["operation"] in NEED_OPERAND or "operand" in config:
+            result = _binary(ctx, config)
+        elif config["operation"] in UNARY_OPERATIONS:
+            return _unary(ctx, config)
         else:
             result = _aggregate(ctx, config)
         return _round(result, config["precision"]) if "precision" in config else result
@@ -117,8 +141,9 @@ def _items(ctx: Context, config: Mapping[str, Any]) -> list[Any]:
     return items
 
 
-def _numbers(ctx: Context, items: list[Any], field: str | None) -> list[Number]:
-    """The items, or each item's ``field`` (dotted), all of which must be numbers."""
+def _numbers(ctx: Context, items: list[Any], field: str | None, *, strings: bool = False) -> list[Number]:
+    """The items, or each item's ``field`` (dotted), all of which must be numbers (or, with
+    ``strings``, numeric strings)."""
     numbers = []
     for index, item in enumerate(items):
         value = item
@@ -128,11 +153,55 @@ def _numbers(ctx: Context, items: list[Any], field: str | None) -> list[Number]:
             except LookupError:
                 raise data_error(ctx, OP, f"item {index} has no field {preview(field)}",
                                  details={"index": index}) from None
-        if not is_number(value):
+        number = _as_number(value) if strings else value
+        if not is_number(number):
             raise data_error(ctx, OP, f"item {index} is not a number: {preview(value)}",
                              details={"index": index})
-        numbers.append(_check(value))
+        numbers.append(_check(number))
     return numbers
+
+
+def _as_number(value: Any) -> Any:
+    """A numeric string as its number (``"5"`` → 5, ``" 1.5e3 "`` → 1500.0); anything else as is."""
+    if isinstance(value, str) and len(value) <= MAX_EXPRESSION_CHARS and NUMERIC.fullmatch(value):
+        text = value.strip()
+        return int(text) if INTEGER_TEXT.fullmatch(text) else float(text)
+    return value
+
+
+def _input_number(ctx: Context, config: Mapping[str, Any]) -> Any:
+    """The value at inputPath, a numeric string read as its number."""
+    if "inputPath" not in config:
+        raise data_error(ctx, OP, f"operation {config['operation']!r} needs inputPath")
+    return _as_number(ctx.read(config["inputPath"]))
+
+
+def _operand(ctx: Context, config: Mapping[str, Any]) -> Number:
+    """``operand``: a number, a numeric string, ``{"path": ...}`` or a path string."""
+    if "operand" not in config:
+        raise data_error(ctx, OP, f"operation {config['operation']!r} needs an operand",
+                         suggestions=["Add \"operand\": 10 or \"operand\": {\"path\": \"/workflow/x\"}"])
+    operand = config["operand"]
+    if isinstance(operand, dict) and isinstance(operand.get("path"), str):
+        operand = ctx.read(operand["path"])
+    elif isinstance(operand, str) and operand.startswith("/"):
+        operand = ctx.read(operand)
+    number = _as_number(operand)
+    if not is_number(number):
+        raise data_error(ctx, OP, f"the operand is {json_type(operand)} {preview(operand)}, not a number")
+    return _check(number)
+
+
+def _binary(ctx: Context, config: Mapping[str, Any]) -> Number:
+    operation = config["operation"]
+    if operation not in BINARY_OPERATIONS:
+        raise data_error(ctx, OP, f"operation {preview(operation)} takes no operand",
+                         suggestions=[f"An operand goes with {', '.join(BINARY_OPERATIONS)}"])
+    value = _input_number(ctx, config)
+    if not is_number(value):
+        raise data_error(ctx, OP, f"expected a number at {config['inputPath']}, got {json_type(value)} "
+                         f"{preview(value)}", details={"path": config["inputPath"]})
+    return _check(BINARY_OPERATIONS[operation](_check(value), _operand(ctx, config)))
 
 
 def _aggregate(ctx: Context, config: Mapping[str, Any]) -> Number:
@@ -141,19 +210,26 @@ def _aggregate(ctx: Context, config: Mapping[str, Any]) -> Number:
         return len(_items(ctx, config))
     if operation not in AGGREGATES:
         raise data_error(ctx, OP, f"unknown operation {preview(operation)}",
-                         suggestions=[f"Use one of {', '.join([*AGGREGATES, 'count', 'round'])}"])
-    numbers = _numbers(ctx, _items(ctx, config), config.get("field"))
+                         suggestions=[f"Use one of {', '.join(OPERATIONS)}"])
+    strings = operation in STRING_ITEMS
+    if strings and is_number(single := _input_number(ctx, config)):
+        return _check(single)  # the reference's sum or average of one number: the number
+    numbers = _numbers(ctx, _items(ctx, config), config.get("field"), strings=strings)
     if not numbers and operation in NEED_ITEMS:
         raise data_error(ctx, OP, f"{operation} of an empty list is undefined")
     return _check(AGGREGATES[operation](numbers))
 
 
-def _round_input(ctx: Context, config: Mapping[str, Any]) -> Number | list[Number]:
-    """``round``: the number at inputPath, or each number of the list there."""
-    precision = config.get("precision", 0)
-    if "inputPath" in config and is_number(value := ctx.read(config["inputPath"])):
-        return _round(_check(value), precision)
-    return [_round(number, precision) for number in _numbers(ctx, _items(ctx, config), config.get("field"))]
+def _unary(ctx: Context, config: Mapping[str, Any]) -> Number | list[Number]:
+    """``round`` (at ``precision``, default 0), ``ceil``, ``floor``, ``abs``: of the number at
+    inputPath, or of each number of the list there."""
+    operation = config["operation"]
+    function = UNARY_OPERATIONS[operation]
+    arguments = (config.get("precision", 0),) if operation == "round" else ()
+    if is_number(value := _input_number(ctx, config)):
+        return _check(function(_check(value), *arguments))
+    numbers = _numbers(ctx, _items(ctx, config), config.get("field"))
+    return [_check(function(number, *arguments)) for number in numbers]
 
 
 def _evaluate(ctx: Context, expression: str, names: Any) -> Number:
@@ -208,6 +284,11 @@ def _name(node: ast.Name | ast.Attribute, names: Any) -> Number:
 def _operation_or_expression(config: Mapping[str, Any]) -> list[Finding]:
     if ("operation" in config) == ("expression" in config):
         return [Finding(f"{OP} needs exactly one of 'operation' and 'expression'")]
+    operation = config.get("operation")
+    if operation in NEED_OPERAND and "operand" not in config:
+        return [Finding(f"operation {operation!r} needs 'operand'", "a number or {\"path\": \"/workflow/x\"}")]
+    if "operand" in config and operation in OPERATIONS and operation not in BINARY_OPERATIONS:
+        return [Finding(f"'operand' goes with operation {', '.join(BINARY_OPERATIONS)} only")]
     return []
 
 
@@ -216,7 +297,8 @@ SPEC = OpSpec(
     doc="An aggregate over a list of numbers, or a safe arithmetic expression.",
     fields={
         "inputPath": in_path(required=False),
-        "operation": opt("string", choices=("sum", "average", "min", "max", "count", "product", "median", "round")),
+        "operation": opt("string", choices=OPERATIONS),
+        "operand": opt("number", "string", "object", role="refs"),
         "field": opt("string"),
         "expression": opt("string"),
         "precision": opt("integer", minimum=0),

@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from a2e.engine.ops._common import Context, compact_json, data_error, preview, read_string
-from a2e.protocol.catalog import OpSpec, in_path, out_path, req
+from a2e.protocol.catalog import OpSpec, in_path, one_spelling, opt, out_path, req
 
 OP = "EncodeDecode"
+ACTIONS = ("encode", "decode")
 
 
 def _unbase64(text: str, altchars: bytes | None) -> bytes:
@@ -41,8 +42,8 @@ DECODERS: dict[str, Callable[[str], str]] = {
 
 
 def run(ctx: Context, config: Mapping[str, Any]) -> str:
-    """The encoded or decoded text."""
-    action, encoding = config["action"], config["encoding"]
+    """The encoded or decoded text (``operation`` is the reference's spelling of ``action``)."""
+    action, encoding = config.get("action", config.get("operation")), config["encoding"]
     codecs = {"encode": ENCODERS, "decode": DECODERS}.get(action)
     if codecs is None:
         raise data_error(ctx, OP, f"unknown action {preview(action)}", suggestions=["Use 'encode' or 'decode'"])
@@ -69,9 +70,12 @@ SPEC = OpSpec(
     doc="Text to and from base64, base64url, URL percent-encoding, hex and HTML.",
     fields={
         "inputPath": in_path(),
-        "action": req("string", choices=("encode", "decode")),
+        "action": opt("string", choices=ACTIONS),
+        "operation": opt("string", choices=ACTIONS),
         "encoding": req("string", choices=("base64", "base64url", "url", "hex", "html")),
         "outputPath": out_path(),
     },
     run=run,
+    rules=(one_spelling("action", "operation", required=True),),
+    spellings={"action": "operation"},
 )

@@ -13,7 +13,7 @@ import regex
 
 from a2e.engine.ops._common import Context, data_error, preview, read_string, regex_timeout
 from a2e.errors import ExecutionError, OperationTimeout
-from a2e.protocol.catalog import OpSpec, in_path, opt, out_path, req
+from a2e.protocol.catalog import OpSpec, in_path, one_spelling, opt, out_path, req
 
 OP = "ExtractText"
 FLAGS = {"IGNORECASE": regex.IGNORECASE, "MULTILINE": regex.MULTILINE, "DOTALL": regex.DOTALL}
@@ -22,13 +22,18 @@ MAX_MATCHES = 10_000
 
 def run(ctx: Context, config: Mapping[str, Any]) -> Any:
     """All matches (``all``, default) or the first one (null if none). A match is the
-    matched text; with named groups an object of them; with other groups a list of them."""
+    matched text; with named groups an object of them; with other groups a list of them.
+    ``extractAll`` (the reference's spelling, default false): false gives the first match's
+    whole text (null if none), true the list of all matches."""
     text = read_string(ctx, OP, config["inputPath"])
     pattern = _compile(ctx, config["pattern"], config.get("flags", []))
     shape = _shape(pattern)
     timeout = regex_timeout(ctx, OP)
+    every = config["extractAll"] if "extractAll" in config else config.get("all", True)
+    if "extractAll" in config and not every:
+        shape = _whole
     try:
-        if not config.get("all", True):
+        if not every:
             match = pattern.search(text, timeout=timeout)
             return None if match is None else shape(match)
         found: list[Any] = []
@@ -58,6 +63,10 @@ def _compile(ctx: Context, pattern: str, flags: list[Any]) -> Any:
         raise data_error(ctx, OP, f"invalid pattern {preview(pattern)}: {exc}") from None
 
 
+def _whole(match: Any) -> str:
+    return match.group()
+
+
 def _shape(pattern: Any) -> Callable[[Any], Any]:
     if pattern.groupindex:
         names = list(pattern.groupindex)
@@ -75,7 +84,10 @@ SPEC = OpSpec(
         "pattern": req("string"),
         "flags": opt("array", item_kinds=("string",), choices=tuple(FLAGS)),
         "all": opt("boolean"),
+        "extractAll": opt("boolean"),
         "outputPath": out_path(),
     },
     run=run,
+    rules=(one_spelling("all", "extractAll"),),
+    spellings={"all": "extractAll"},
 )

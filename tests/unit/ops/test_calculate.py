@@ -67,7 +67,7 @@ def test_round_half_away_from_zero(make_ctx, value, precision, expected):
     ([1e200] * 3, {"operation": "product"}, "finite"),
     ([1], {"operation": "sum", "expression": "1"}, "exactly one"),
     ([1], {}, "exactly one"),
-    ("1.5", {"operation": "round"}, "expected an array"),
+    ("1.5x", {"operation": "round"}, "expected an array"),
 ])
 def test_operation_errors(make_ctx, value, config, message):
     with pytest.raises(DataError, match=message) as caught:
