@@ -198,12 +198,14 @@ class OpContext:
             self._state.secrets.add(secret)
         return secret
 
-    def store(self, storage: str, key: str, value: Any) -> None:
-        """Persist ``value`` for the agent (StoreData); this run reads it at ``/store/<key>``."""
-        values = self._state.services.values
-        if values is None:
-            raise ExecutionError("No value store is configured for StoreData")
-        values.put(self.agent_id, storage, key, value)
+    def store(self, storage: str, key: str, value: Any, *, persist: bool = True) -> None:
+        """Persist ``value`` for the agent (StoreData; with ``persist=False`` for this run
+        only); this run reads it at ``/store/<key>``."""
+        if persist:
+            values = self._state.services.values
+            if values is None:
+                raise ExecutionError("No value store is configured for StoreData")
+            values.put(self.agent_id, storage, key, value)
         self._state.data["store"][key] = copy.deepcopy(value)
 
     def sleep(self, ms: int) -> None:

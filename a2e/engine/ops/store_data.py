@@ -1,4 +1,8 @@
-"""StoreData: persist a value for the agent; later runs read it at ``/store/<key>``."""
+"""StoreData: persist a value for the agent; later runs read it at ``/store/<key>``.
+
+``storage`` is ``db`` or the reference's ``localStorage`` (the same per-agent store), or
+``sessionStorage``: kept for this run only, readable at ``/store/<key>`` within it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from a2e.engine.context import OpContext
 from a2e.errors import DataError
 from a2e.protocol.catalog import Finding, OpSpec, in_path, req
 from a2e.protocol.paths import parse_path
+
+PERSISTED, SESSION = "db", "sessionStorage"
+STORES = (PERSISTED, "localStorage", SESSION)
 
 
 def run(ctx: OpContext, config: Mapping[str, Any]) -> dict[str, str]:
@@ -23,7 +30,9 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> dict[str, str]:
             details={"key": key},
             suggestions=["Use letters, digits, '-' and '_' in keys"],
         )
-    ctx.store(config["storage"], key, ctx.read(config["inputPath"]))
+    storage = config["storage"]
+    persist = storage != SESSION
+    ctx.store(PERSISTED if persist else storage, key, ctx.read(config["inputPath"]), persist=persist)
     return {"stored": key}
 
 
@@ -33,8 +42,6 @@ def _readable(key: str) -> bool:
     except DataError:
         return False
 
-
-STORES = ("db",)
 
 
 def _key_readable(config: Mapping[str, Any]) -> list[Finding]:
@@ -53,5 +60,5 @@ SPEC = OpSpec(
     run=run,
     rules=(_key_readable,),
     cacheable=False,
-    outside_effect=True,
+    outside_effect=True,  # except for sessionStorage
 )
