@@ -14,6 +14,8 @@ class A2EError(Exception):
     """Base class: a typed, user-facing error of the protocol."""
 
     error_type: ClassVar[str] = "ExecutionError"
+    #: The suggestion an operation's error carries when its raiser gave none (PROTOCOL §5).
+    hint: ClassVar[str] = "Check the operation's config and input; the details say what failed"
 
     def __init__(
         self,
@@ -48,10 +50,12 @@ class A2EError(Exception):
 
 class ValidationError(A2EError):
     error_type = "ValidationError"
+    hint = "Fix the config as the message says; POST /api/v1/workflows/validate checks without running"
 
 
 class PermissionDenied(A2EError):
     error_type = "PermissionError"
+    hint = "Ask an admin to allow this operation type, host or credential for the agent"
 
 
 class ExecutionError(A2EError):
@@ -60,14 +64,17 @@ class ExecutionError(A2EError):
 
 class OperationTimeout(A2EError):
     error_type = "TimeoutError"
+    hint = "Do less in one run, or raise the operation's timeout or the run deadline"
 
 
 class DataError(A2EError):
     error_type = "DataError"
+    hint = "Check that the path holds what the operation expects (an earlier step's result or /store/<key>)"
 
 
 class RateLimited(A2EError):
     error_type = "RateLimitError"
+    hint = "Try again after retry_after seconds"
 
     def __init__(self, message: str, *, retry_after: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

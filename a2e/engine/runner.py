@@ -130,6 +130,8 @@ class Runner:
         try:
             run.run_ops(workflow.order)
         except A2EError as exc:
+            if not exc.suggestions:
+                exc.suggestions = [exc.hint]
             error = run.redact(exc.to_dict())
         finished_at = clock.now()
         duration_ms = _ms(clock.monotonic() - start)
@@ -209,6 +211,8 @@ class _Run:
         except A2EError as exc:
             if exc.operation_id is None:
                 exc.operation_id = op.op_id
+            if not exc.suggestions:
+                exc.suggestions = [exc.hint]
             record("failed", None, self.redact(exc.to_dict()))
             raise
         except Exception:

@@ -56,14 +56,39 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> Any:
         delay = next_delay
         ctx.pause(delay)
     if failure is not None:
+        if not failure.suggestions:
+            failure.suggestions = [TRANSPORT_HINTS.get(failure.error_type, TRANSPORT_HINTS["ExecutionError"])]
         raise failure
     assert response is not None
     if response.status >= 400:
         raise ExecutionError(
             f"API call failed: {response.status} {response.reason}".rstrip(),
             details={"statusCode": response.status},
+            suggestions=[_status_hint(response.status)],
         )
     return response.content()
+
+
+TRANSPORT_HINTS = {
+    "ExecutionError": "Check that the host is up and reachable from the server, then retry",
+    "TimeoutError": "Raise the call's \"timeout\" (ms) or the run deadline, or try again later",
+    "PermissionError": "Ask an admin to allow this host for the agent",
+}
+STATUS_HINTS = {
+    401: "Check the credential the call sends (credentialRef) and that the API accepts it",
+    403: "Check that the credential the call sends may use this resource",
+    404: "Check the URL and the values its {/path} templates fill in",
+    408: "The API timed out the request; try again later",
+    429: "The API limits the rate: try again later (its Retry-After says when)",
+}
+
+
+def _status_hint(status: int) -> str:
+    if status in STATUS_HINTS:
+        return STATUS_HINTS[status]
+    if status >= 500:
+        return "The API failed on its side; try again later (5xx answers are retried by the retry policy)"
+    return "Check the method, URL, headers and body against what the API expects"
 
 
 def _attempt(ctx: OpContext, method: str, url: str, headers: dict[str, str], body: Any,

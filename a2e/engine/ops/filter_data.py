@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from a2e.engine.context import OpContext
+from a2e.engine.ops._common import json_type
 from a2e.engine.ops._conditions import field_value, matches
 from a2e.errors import DataError
 from a2e.protocol.catalog import Finding, OpSpec, check_condition, in_path, opt, out_path
@@ -16,7 +17,7 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> list[Any]:
     items = ctx.read(config["inputPath"])
     if not isinstance(items, list):
         raise DataError(
-            f"FilterData needs a list at {config['inputPath']}",
+            f"FilterData needs a list at {config['inputPath']}, got {json_type(items)}",
             details={"path": config["inputPath"]},
         )
     conditions = [

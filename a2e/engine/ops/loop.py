@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from a2e.engine.context import OpContext
+from a2e.engine.ops._common import json_type
 from a2e.errors import DataError
 from a2e.protocol.catalog import OpSpec, id_list, ids, in_path, out_path
 
@@ -19,7 +20,7 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> list[Any]:
     path = config["inputPath"]
     items = ctx.read(path)
     if not isinstance(items, list):
-        raise DataError(f"Loop needs a list at {path}", details={"path": path})
+        raise DataError(f"Loop needs a list at {path}, got {json_type(items)}", details={"path": path})
     limit = ctx.limits.max_loop_iterations
     if len(items) > limit:
         raise DataError(

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from a2e.engine.context import OpContext
+from a2e.engine.ops._common import json_type
 from a2e.engine.ops._conditions import canonical
 from a2e.errors import DataError
 from a2e.protocol.catalog import OpSpec, out_path, req
@@ -59,7 +60,8 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> Any:
         value = ctx.read(path)
         if not isinstance(value, kind):
             expected = "a list" if kind is list else "an object"
-            raise DataError(f"MergeData {strategy} needs {expected} at {path}", details={"path": path})
+            raise DataError(f"MergeData {strategy} needs {expected} at {path}, got {json_type(value)}",
+                            details={"path": path})
         values.append(value)
     return merge(values)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from a2e.engine.context import OpContext
-from a2e.engine.ops._common import is_number
+from a2e.engine.ops._common import is_number, json_type
 from a2e.engine.ops._conditions import MISSING, canonical, field_value
 from a2e.errors import DataError
 from a2e.protocol.catalog import OpSpec, in_path, opt, out_path, req
@@ -144,7 +144,7 @@ def run(ctx: OpContext, config: Mapping[str, Any]) -> Any:
     items = [value] if single else value
     if not isinstance(items, list):
         raise DataError(
-            f"TransformData {transform} needs a list at {config['inputPath']}",
+            f"TransformData {transform} needs a list at {config['inputPath']}, got {json_type(value)}",
             details={"path": config["inputPath"]},
         )
     result = TRANSFORMS[transform](items, config.get("config") or {})

@@ -84,8 +84,10 @@ def test_a_500_fails_the_run_and_keeps_earlier_results(httpserver, recorder, run
     httpserver.expect_request("/boom").respond_with_data("down", status=500)
     result = run_workflow([get("ok", httpserver.url_for("/ok")), get("boom", httpserver.url_for("/boom"))])
     assert result.status == "failed"
+    suggestions = result.error.pop("suggestions")
     assert result.error == {"type": "ExecutionError", "message": "API call failed: 500 Internal Server Error",
                             "operationId": "boom", "details": {"statusCode": 500}}
+    assert suggestions and "try again later" in suggestions[0]
     assert result.results == {"ok": {"ok": True}}
     failed = recorder.runs[result.run_id].steps[-1]
     assert (failed.op_id, failed.status, failed.attempts[0]["status"]) == ("boom", "failed", 500)
