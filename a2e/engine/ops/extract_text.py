@@ -24,14 +24,15 @@ def run(ctx: Context, config: Mapping[str, Any]) -> Any:
     """All matches (``all``, default) or the first one (null if none). A match is the
     matched text; with named groups an object of them; with other groups a list of them.
     ``extractAll`` (the reference's spelling, default false): false gives the first match's
-    whole text (null if none), true the list of all matches."""
+    whole text (null if none), true the list of all matches, each the matched text, its one
+    group, or the list of its groups (as Python's ``findall``)."""
     text = read_string(ctx, OP, config["inputPath"])
     pattern = _compile(ctx, config["pattern"], config.get("flags", []))
     shape = _shape(pattern)
     timeout = regex_timeout(ctx, OP)
     every = config["extractAll"] if "extractAll" in config else config.get("all", True)
-    if "extractAll" in config and not every:
-        shape = _whole
+    if "extractAll" in config:
+        shape = _found(pattern) if every else _whole
     try:
         if not every:
             match = pattern.search(text, timeout=timeout)
@@ -65,6 +66,14 @@ def _compile(ctx: Context, pattern: str, flags: list[Any]) -> Any:
 
 def _whole(match: Any) -> str:
     return match.group()
+
+
+def _found(pattern: Any) -> Callable[[Any], Any]:
+    if pattern.groups == 1:
+        return lambda match: match.group(1)
+    if pattern.groups:
+        return lambda match: list(match.groups())
+    return _whole
 
 
 def _shape(pattern: Any) -> Callable[[Any], Any]:

@@ -164,7 +164,11 @@ def test_extract_text_extract_all(make_ctx):
     assert run(make_ctx, "ExtractText", {**base, "all": False}, data) == "100"
     group = {**base, "pattern": "@([a-z.]+)", "extractAll": False}
     assert run(make_ctx, "ExtractText", group, {"/workflow/t": "user@example.com"}) == "@example.com"
-    assert run(make_ctx, "ExtractText", {**group, "extractAll": True}, {"/workflow/t": "a@b.c"}) == [["b.c"]]
+    assert run(make_ctx, "ExtractText", {**group, "extractAll": True}, {"/workflow/t": "a@b.c d@e.f"}) == ["b.c", "e.f"]
+    ours = {**base, "pattern": "@([a-z.]+)", "all": True}
+    assert run(make_ctx, "ExtractText", ours, {"/workflow/t": "a@b.c"}) == [["b.c"]]
+    pairs = {**base, "pattern": "([a-z])=([0-9])", "extractAll": True}
+    assert run(make_ctx, "ExtractText", pairs, {"/workflow/t": "a=1 b=2"}) == [["a", "1"], ["b", "2"]]
     assert run(make_ctx, "ExtractText", {**base, "extractAll": False}, {"/workflow/t": "none"}) is None
 
 
