@@ -28,7 +28,8 @@ class SealedValueError(ValueError):
     """A sealed value cannot be opened (another secret key, another row, or damaged)."""
 
 
-def _derive(secret_key: str, info: bytes, length: int) -> bytes:
+def derive_key(secret_key: str, info: bytes, length: int) -> bytes:
+    """A key for one purpose (``info``) derived from the server secret with HKDF-SHA256."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=_SALT, info=info).derive(
         secret_key.encode("utf-8")
     )
@@ -40,8 +41,8 @@ class SecretBox:
     def __init__(self, secret_key: str) -> None:
         if not secret_key:
             raise ValueError("the server secret key is empty")
-        self._aead = AESGCM(_derive(secret_key, b"credentials aes-256-gcm v1", 32))
-        self.key_id = _derive(secret_key, b"key id v1", KEY_ID_BYTES)
+        self._aead = AESGCM(derive_key(secret_key, b"credentials aes-256-gcm v1", 32))
+        self.key_id = derive_key(secret_key, b"key id v1", KEY_ID_BYTES)
 
     def seal(self, plaintext: str, *, context: bytes) -> bytes:
         """The sealed form of ``plaintext``, bound to ``context``."""

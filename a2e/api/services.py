@@ -17,7 +17,7 @@ from flask import has_app_context
 
 from a2e.api.events import record_event
 from a2e.api.runtime import AuditedRunRecorder
-from a2e.audit import actions
+from a2e.audit import BackgroundSealer, Sealer, actions, chain_key
 from a2e.audit.log import AuditLog
 from a2e.config import Settings
 from a2e.crypto import SecretBox
@@ -45,6 +45,9 @@ class Services:
 
     clock: Clock
     audit: AuditLog
+    #: Chains this process's audit events; ``a2e serve`` starts it in each worker and
+    #: stops it (sealing what is pending) when the worker exits.
+    sealer: BackgroundSealer
     rate_limits: RateLimits
     cache: SqlResultCache
     credentials: SqlCredentialStore
@@ -64,9 +67,11 @@ def build_services(settings: Settings, db: Database, secret_key: str, clock: Clo
     )
     cache = SqlResultCache(db, CachePolicy.from_settings(settings.cache, REGISTRY.default_ttls()), clock)
     credentials = SqlCredentialStore(db, SecretBox(secret_key))
+    audit = AuditLog(db, enabled=settings.audit["enabled"])
     services = Services(
         clock=clock,
-        audit=AuditLog(db, enabled=settings.audit["enabled"]),
+        audit=audit,
+        sealer=BackgroundSealer(Sealer(db, chain_key(secret_key)), audit.take_written),
         rate_limits=rate_limits,
         cache=cache,
         credentials=credentials,

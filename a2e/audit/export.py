@@ -1,6 +1,7 @@
 """Exports of filtered events: rows as dicts, rendered as CSV, JSON Lines or JSON.
 
-Rows come in chain order (ascending id), read a page at a time, each page in its
+Rows come in insert order (ascending id; the chain order ``seq`` follows it but for
+events whose transactions committed out of id order, see :mod:`a2e.audit.seal`), read a page at a time, each page in its
 own short read transaction, so a long export holds no lock and little memory.
 Agents are named by name (``agent``) as well as by id.
 """
@@ -20,7 +21,7 @@ from a2e.store.queries.audit import AuditFilter
 from a2e.store.session import Database
 
 COLUMNS = (
-    "id", "ts", "actor", "agent_id", "agent", "action", "target", "outcome",
+    "id", "seq", "ts", "actor", "agent_id", "agent", "action", "target", "outcome",
     "request_id", "client_ip", "details", "prev_hash", "hash",
 )
 FORMATS = ("csv", "jsonl", "json")
@@ -32,6 +33,7 @@ def describe(event: AuditEvent, agent_name: str | None) -> dict[str, Any]:
     """One event as plain JSON values, in :data:`COLUMNS` order."""
     return {
         "id": event.id,
+        "seq": event.seq,
         "ts": timestamp(event.ts),
         "actor": event.actor,
         "agent_id": event.agent_id,

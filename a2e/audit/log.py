@@ -1,13 +1,12 @@
-"""The ``audit`` service: appends chained events, each in its own short transaction.
+"""The ``audit`` service: writes events unsealed, with no lock, for the sealer to chain.
 
-Appending takes the chain lock (``lock_chain``: an advisory lock on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite), reads the head, and inserts the next row with
-``id = head.id + 1`` and ``prev_hash = head.hash`` before committing, so parallel
-writers in any number of processes never fork the chain. Call it outside any
-open write transaction of your own (on SQLite that would wait for itself).
+:meth:`AuditLog.row` builds an event's row (details scrubbed and normalized, the
+time set) for a caller that inserts it in the transaction of the change it records
+(the run recorder does); :meth:`AuditLog.append` inserts one in a short transaction
+of its own. Either way the row is chained later by :mod:`a2e.audit.seal`.
 
-An event that cannot be written is logged at ERROR (action and request id) and
-the caller goes on: the audit trail never turns a finished change into a 500.
+An event that cannot be written on its own is logged at ERROR (action and request id)
+and the caller goes on: the audit trail never turns a finished change into a 500.
 """
 
 from __future__ import annotations
@@ -23,10 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from a2e.audit import actions
-from a2e.audit.chain import GENESIS, chain_hash, normalize_details
+from a2e.audit.chain import normalize_details
 from a2e.config import Settings
 from a2e.store.base import utcnow
-from a2e.store.models import AuditEvent
 from a2e.store.queries import audit as queries
 from a2e.store.session import Database
 
@@ -74,6 +72,34 @@ class AuditLog:
         self._now = now
         self._pending: dict[str | None, _Pending] = {}
         self._lock = threading.Lock()
+        self._written = False
+
+    def take_written(self) -> bool:
+        """Whether rows were made since the last call (the background sealer asks)."""
+        written, self._written = self._written, False
+        return written
+
+    def row(
+        self,
+        *,
+        action: str,
+        outcome: str,
+        actor: str | None,
+        agent_id: int | None,
+        target: str | None,
+        request_id: str | None,
+        client_ip: str | None,
+        details: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """The unsealed row of one event, for the caller's own transaction (None: disabled)."""
+        if not self.enabled:
+            return None
+        self._written = True
+        return {
+            "ts": self._now(), "action": action, "outcome": outcome, "actor": actor,
+            "agent_id": agent_id, "target": target, "request_id": request_id,
+            "client_ip": client_ip, "details": normalize_details(scrub(details)),
+        }
 
     def append(
         self,
@@ -87,33 +113,23 @@ class AuditLog:
         client_ip: str | None,
         details: Mapping[str, Any],
     ) -> None:
-        if not self.enabled:
+        row = self.row(
+            action=action, outcome=outcome, actor=actor, agent_id=agent_id, target=target,
+            request_id=request_id, client_ip=client_ip, details=details,
+        )
+        if row is None:
             return
-        fields = {
-            "action": action, "outcome": outcome, "actor": actor, "agent_id": agent_id,
-            "target": target, "request_id": request_id, "client_ip": client_ip,
-            "details": normalize_details(scrub(details)),
-        }
         try:
             if action in THROTTLED_ACTIONS:
-                self._append_throttled(fields)
+                self._append_throttled(row)
             else:
-                with self.db.session(write=True) as session:
-                    self._write(session, fields)
+                with self.db.connection(write=True, single_statement=True) as conn:
+                    queries.insert_event(conn, row)
         except SQLAlchemyError as exc:
             log.error(
                 "audit event %s not written: %s", action, type(exc).__name__,
                 extra={"request_id": request_id},
             )
-
-    def _write(self, session: Session, fields: Mapping[str, Any]) -> AuditEvent:
-        queries.lock_chain(session)
-        head = queries.read_head(session)
-        row = dict(fields, id=head.id + 1 if head else 1, ts=self._now())
-        prev_hash = head.hash if head else GENESIS
-        return queries.create_event(
-            session, **row, prev_hash=prev_hash, hash=chain_hash(prev_hash, row)
-        )
 
     def _append_throttled(self, fields: dict[str, Any]) -> None:
         """Record the first failure from an address, then at most one per window with a count.
@@ -132,11 +148,11 @@ class AuditLog:
             count = pending.count
             self._forget_idle(now)
         with self.db.session(write=True) as session:
-            queries.lock_chain(session)
+            queries.lock_throttle(session, address)
             last = queries.read_last_ts(session, fields["action"], address)
             if last is not None and now - last < THROTTLE_WINDOW:
                 return
-            self._write(session, dict(fields, details={**fields["details"], "count": count}))
+            queries.insert_event(session, dict(fields, details={**fields["details"], "count": count}))
         with self._lock:
             pending.count -= count
 

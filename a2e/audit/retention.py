@@ -1,10 +1,10 @@
 """Retention: delete events older than ``audit.retention_days`` and leave a checkpoint.
 
-The checkpoint takes the id, timestamp, ``prev_hash`` and ``hash`` of the last
-row it replaces, so the next row still links to it and ``verify`` passes; its
-details say what was pruned. The newest row is never pruned, so the chain head
-(what appenders read) is untouched and a prune does not wait for, or hold back,
-concurrent appends beyond SQLite's single write lock.
+Only sealed events are pruned, by chain position (``seq``). The checkpoint takes the
+id, ``seq``, timestamp, ``prev_hash`` and ``hash`` of the last row it replaces, so the
+next row still links to it and ``verify`` passes; its details say what was pruned.
+The newest sealed row is never pruned, so the chain head (what the sealer reads) is
+untouched.
 """
 
 from __future__ import annotations
@@ -40,21 +40,20 @@ def prune(
     with db.session(write=True) as session:
         first = queries.read_first(session)
         head = queries.read_head(session)
-        last_old = queries.read_last_id_before(session, cutoff)
+        last_old = queries.read_last_seq_before(session, cutoff)
         if first is None or head is None or last_old is None:
             return PruneReport(pruned=0, checkpoint_id=None, cutoff=cutoff)
-        last_id = min(last_old, head.id - 1)
+        last_seq = min(last_old, head.seq - 1)
         had_checkpoint = first.action == actions.CHECKPOINT
-        if last_id < first.id or (had_checkpoint and last_id == first.id):
+        if last_seq < first.seq or (had_checkpoint and last_seq == first.seq):
             return PruneReport(pruned=0, checkpoint_id=None, cutoff=cutoff)
-        replaced = queries.read_event(session, last_id)
-        assert replaced is not None  # ids are contiguous from the first row to the head
-        carried = {"id": replaced.id, "ts": replaced.ts, "prev_hash": replaced.prev_hash,
-                   "hash": replaced.hash}
+        replaced = queries.read_by_seq(session, last_seq)
+        assert replaced is not None  # seq is contiguous from the first row to the head
+        carried = {"id": replaced.id, "seq": replaced.seq, "ts": replaced.ts,
+                   "prev_hash": replaced.prev_hash, "hash": replaced.hash}
         before_total = int(first.details.get("pruned_total", 0)) if had_checkpoint else 0
-        deleted = queries.purge_through(session, last_id) - (1 if had_checkpoint else 0)
-        queries.create_event(
-            session,
+        deleted = queries.purge_through(session, last_seq) - (1 if had_checkpoint else 0)
+        queries.insert_event(session, dict(
             **carried,
             actor=actor,
             agent_id=None,
@@ -64,11 +63,11 @@ def prune(
             request_id=None,
             client_ip=None,
             details={
-                "replaces_id": last_id,
+                "replaces_id": replaced.id,
                 "pruned": deleted,
                 "pruned_total": before_total + deleted,
                 "pruned_before": timestamp(cutoff),
                 "pruned_at": timestamp(now),
             },
-        )
-    return PruneReport(pruned=deleted, checkpoint_id=last_id, cutoff=cutoff)
+        ))
+    return PruneReport(pruned=deleted, checkpoint_id=replaced.id, cutoff=cutoff)

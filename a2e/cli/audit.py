@@ -1,18 +1,24 @@
-"""``a2e audit verify|prune|export``."""
+"""``a2e audit verify|anchor|prune|export``."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from typing import Any, TextIO
 
 import click
 
+from a2e.audit import Sealer, anchor_of, chain_key
 from a2e.audit import prune as prune_events
 from a2e.audit import verify as verify_chain
+from a2e.audit.seal import ChainKeyMismatch
 from a2e.audit.export import FORMATS, iter_rows, render
 from a2e.audit.filters import parse_instant
 from a2e.cli.common import database, emit, session_scope, settings
+from a2e.config import Settings
+from a2e.secret import load_secret_key
+from a2e.store.session import Database
 from a2e.store.queries import agents as agent_queries
 from a2e.store.queries.audit import AuditFilter
 
@@ -36,15 +42,39 @@ INSTANT = InstantType()
 
 @click.group("audit")
 def audit_group() -> None:
-    """Verify, prune and export the hash-chained audit trail."""
+    """Verify, anchor, prune and export the keyed, chained audit trail."""
+
+
+def _sealed(db: Database, key: bytes) -> None:
+    """Chain every pending event first, so what follows covers every event written."""
+    try:
+        Sealer(db, key).seal_pending(wait=True)
+    except ChainKeyMismatch as exc:
+        click.echo(f"Warning: {exc}", err=True)
+
+
+def _key(config: Settings) -> bytes:
+    return chain_key(load_secret_key(config))
 
 
 @audit_group.command("verify")
-def verify() -> None:
-    """Walk the chain; print {"ok", "checked", "broken_id", "reason"}, exit 1 at the first broken row."""
-    db = database()
+@click.option("--anchor", "anchor_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="An anchor printed by `a2e audit anchor`: also fail when its event is "
+                   "gone or changed (catches a cut tail).")
+def verify(anchor_file: TextIO | None) -> None:
+    """Seal pending events, then walk the chain under this server's secret key.
+
+    Prints {"ok", "checked", "broken_id", "reason"} and exits 1 at the first broken row,
+    when a row is left unsealed, or when the anchored event is gone or changed. Another
+    secret key than the one that sealed the chain reports it broken.
+    """
+    anchor = _read_anchor(anchor_file) if anchor_file is not None else None
+    config = settings()
+    key = _key(config)
+    db = database(config)
     try:
-        report = verify_chain(db)
+        _sealed(db, key)
+        report = verify_chain(db, key, anchor=anchor)
     finally:
         db.dispose()
     emit(report.to_dict())
@@ -53,19 +83,58 @@ def verify() -> None:
         sys.exit(1)
 
 
+@audit_group.command("anchor")
+def anchor() -> None:
+    """Seal pending events and print the chain head as {"id", "hash", "ts"}.
+
+    Keep the output outside the database; `a2e audit verify --anchor FILE` later fails
+    if that event was removed (rows cut from the end of the chain) or changed.
+    """
+    config = settings()
+    key = _key(config)
+    db = database(config)
+    try:
+        _sealed(db, key)
+        head = anchor_of(db)
+    finally:
+        db.dispose()
+    if head is None:
+        raise click.ClickException("the audit trail is empty: nothing to anchor")
+    emit(head)
+
+
+def _read_anchor(handle: TextIO) -> dict[str, Any]:
+    try:
+        value = json.loads(handle.read())
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--anchor") from None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("id"), int)
+        or not isinstance(value.get("hash"), str)
+        or not isinstance(value.get("ts"), str)
+    ):
+        raise click.BadParameter('expected {"id": <int>, "hash": "<hex>", "ts": "<time>"}',
+                                 param_hint="--anchor")
+    return value
+
+
 @audit_group.command("prune")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None,
     help="Keep this many days (default: audit.retention_days from the configuration).",
 )
 def prune(days: int | None) -> None:
-    """Delete events older than the retention, leaving a checkpoint row so verify still passes.
+    """Seal pending events, then delete those older than the retention, leaving a
+    checkpoint row so verify still passes.
 
-    The newest event is always kept. Prints {"pruned", "checkpoint_id", "cutoff"}.
+    The newest event is always kept. An anchor of a pruned event no longer verifies:
+    take a new one (`a2e audit anchor`) after pruning. Prints {"pruned", "checkpoint_id", "cutoff"}.
     """
     config = settings()
     db = database(config)
     try:
+        _sealed(db, _key(config))
         report = prune_events(db, days or config.audit["retention_days"])
     finally:
         db.dispose()

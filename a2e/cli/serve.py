@@ -36,6 +36,25 @@ class A2EServer(BaseApplication):  # type: ignore[misc]
         return create_app(self.config_settings)
 
 
+def _sealer(worker: Any) -> Any:
+    app = getattr(worker, "wsgi", None)
+    return app.extensions["a2e"].services.sealer if isinstance(app, Flask) else None
+
+
+def start_sealer(worker: Any) -> None:
+    """Gunicorn ``post_worker_init``: this worker's audit sealer starts."""
+    sealer = _sealer(worker)
+    if sealer is not None:
+        sealer.start()
+
+
+def stop_sealer(server: Any, worker: Any) -> None:
+    """Gunicorn ``worker_exit`` (after SIGTERM's graceful stop too): seal what is pending."""
+    sealer = _sealer(worker)
+    if sealer is not None:
+        sealer.stop()
+
+
 def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> dict[str, Any]:
     deadline = float(config.execution["run_deadline_s"])
     return {
@@ -49,6 +68,8 @@ def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> di
         "errorlog": "-",
         "loglevel": "warning",
         "preload_app": False,
+        "post_worker_init": start_sealer,
+        "worker_exit": stop_sealer,
     }
 
 
@@ -63,7 +84,8 @@ def serve(host: str | None, port: int | None, workers: int | None, no_rate_limit
     """Serve the API with gunicorn.
 
     Before serving, runs of this host left `running` by a process that is gone are
-    marked `interrupted`. SIGTERM stops accepting and lets runs in flight finish.
+    marked `interrupted`. Each worker seals audit events about once a second. SIGTERM
+    stops accepting, lets runs in flight finish and seals pending audit events.
     """
     config = settings()
     if no_rate_limits:

@@ -66,8 +66,8 @@ def drop_update_trigger(db: Database) -> Iterator[Callable[[], None]]:
     saved: list[str] = []
     if db.dialect == "postgresql":
         find = ("SELECT pg_get_triggerdef(oid) FROM pg_trigger "
-                "WHERE tgname = 'audit_events_append_only'")
-        drop = "DROP TRIGGER audit_events_append_only ON audit_events"
+                "WHERE tgname = 'audit_events_seal_only'")
+        drop = "DROP TRIGGER audit_events_seal_only ON audit_events"
     else:
         find = "SELECT sql FROM sqlite_master WHERE name = 'audit_events_refuse_update'"
         drop = "DROP TRIGGER audit_events_refuse_update"

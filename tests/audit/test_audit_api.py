@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from a2e.audit import AuditLog, verify
+from a2e.audit import AuditLog
 from a2e.audit.chain import timestamp
 from a2e.store.base import utcnow
 from a2e.store.models import AuditEvent
-from tests.helpers import auth
+from tests.helpers import auth, verify_sealed
 
 AUDIT = "/api/v1/admin/audit"
 
@@ -57,7 +57,7 @@ def test_a_mix_of_requests_is_recorded_and_the_chain_verifies(client, db, admin)
     assert by_action["auth.failed"]["client_ip"] == "127.0.0.1"
     dumped = json.dumps(items)
     assert key not in dumped and created["api_key"] not in dumped
-    assert verify(db).ok
+    assert verify_sealed(db).ok
 
 
 def test_auth_failures_from_one_address_are_recorded_once_a_minute_with_a_count(

@@ -42,12 +42,51 @@ def test_cli_changes_are_recorded_with_actor_cli(run_cli):
 def test_verify_exits_non_zero_naming_the_edited_row(run_cli, db, drop_update_trigger):
     for name in ("a", "b", "c"):
         run_cli("agents", "create", name)
+    run_cli("audit", "verify")  # seals the three events
     drop_update_trigger()
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET outcome = 'failure' WHERE id = 2"))
     result = run_cli("audit", "verify", code=1)
     assert json.loads(result.stdout)["broken_id"] == 2
     assert "audit row 2 breaks the chain" in result.stderr
+
+
+def test_anchor_prints_the_head_and_verify_with_it_catches_a_cut_tail(
+    run_cli, db, tmp_path, monkeypatch
+):
+    for name in ("a", "b", "c"):
+        run_cli("agents", "create", name)
+    anchor = json.loads(run_cli("audit", "anchor").stdout)  # seals first
+    assert set(anchor) == {"id", "hash", "ts"} and anchor["id"] == 3
+    path = tmp_path / "anchor.json"
+    path.write_text(json.dumps(anchor))
+    run_cli("agents", "create", "d")
+    assert json.loads(run_cli("audit", "verify", "--anchor", str(path)).stdout)["ok"]
+    with db.session(write=True) as session:  # cut the tail past the DELETE trigger
+        if db.dialect == "postgresql":
+            session.execute(text("SELECT set_config('a2e.audit_purge', 'on', true)"))
+        else:
+            session.execute(text("DROP TRIGGER audit_events_refuse_delete"))
+        session.execute(text("DELETE FROM audit_events WHERE id >= 3"))
+    assert json.loads(run_cli("audit", "verify").stdout)["ok"]  # the cut alone goes unseen
+    result = run_cli("audit", "verify", "--anchor", str(path), code=1)
+    assert json.loads(result.stdout)["broken_id"] == 3
+    assert "gone" in result.stderr
+    path.write_text("{}")
+    assert "--anchor" in run_cli("audit", "verify", "--anchor", str(path), code=2).output
+
+
+def test_verify_with_another_secret_reports_the_chain_broken(run_cli, monkeypatch):
+    run_cli("agents", "create", "a")
+    run_cli("audit", "verify")
+    monkeypatch.setenv("A2E_SECRET_KEY", "some-other-secret")
+    result = run_cli("audit", "verify", code=1)
+    assert json.loads(result.stdout)["broken_id"] == 1
+    assert "another secret" in result.stderr
+
+
+def test_anchor_of_an_empty_trail_is_an_error(run_cli):
+    assert "empty" in run_cli("audit", "anchor", code=1).output
 
 
 def test_prune_then_verify_passes(run_cli, append, clock):

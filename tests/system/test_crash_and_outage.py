@@ -9,12 +9,11 @@ import time
 import requests
 from sqlalchemy import select
 
-from a2e.audit.verify import verify
 from a2e.store.models import AuditEvent, Run
 from a2e.store.owner import pid_alive
 from tests.api.workflow_helpers import jsonl, op
 from tests.conftest import migrate
-from tests.helpers import auth
+from tests.helpers import auth, verify_sealed
 from tests.serving import ServerProcess, free_port
 
 
@@ -68,7 +67,7 @@ def test_kill_9_during_a_wait_marks_the_run_interrupted_on_restart(
         after = requests.get(f"{restarted.url}/api/v1/rate-limit/status", headers=auth(key),
                              timeout=10).json()
         assert after["usage"]["requests_per_minute"] >= 1  # the killed request stays counted
-        report = verify(db)
+        report = verify_sealed(db, "system-test-secret")
         assert report.ok and report.checked >= 1, report
         with db.session() as session:
             event = session.scalar(select(AuditEvent).where(AuditEvent.action == "run.interrupted"))

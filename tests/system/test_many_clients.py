@@ -13,7 +13,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from a2e.audit.verify import verify
+from tests.helpers import verify_sealed
 from a2e.store.models import Run, RunStep
 from tests.api.workflow_helpers import jsonl, op
 from tests.serving import ServerProcess
@@ -73,5 +73,5 @@ def test_many_clients_leave_consistent_books(database_url, make_agent, db, tmp_p
     assert sorted(execution_id for execution_id, _, _ in runs) == admitted
     assert {status for _, status, _ in runs} == {"succeeded"}
     assert {steps for _, _, steps in runs} == {STEPS_PER_RUN}
-    report = verify(db)
+    report = verify_sealed(db, "system-test-secret")
     assert report.ok and report.checked > DAILY_LIMIT, report

@@ -41,6 +41,7 @@ class AuditQueryArgsSchema(Schema):
 
 class AuditEventSchema(Schema):
     id = fields.Integer()
+    seq = fields.Integer(allow_none=True, metadata={"description": "chain position; null until sealed"})
     ts = fields.String(metadata={"description": "UTC, ISO 8601 with microseconds"})
     actor = fields.String(allow_none=True, metadata={"description": "admin:NAME, agent:NAME or cli"})
     agent_id = fields.Integer(allow_none=True)
@@ -51,8 +52,8 @@ class AuditEventSchema(Schema):
     request_id = fields.String(allow_none=True)
     client_ip = fields.String(allow_none=True)
     details = fields.Dict()
-    prev_hash = fields.String()
-    hash = fields.String()
+    prev_hash = fields.String(allow_none=True)
+    hash = fields.String(allow_none=True)
 
 
 class AuditPageSchema(Schema):

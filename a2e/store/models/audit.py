@@ -1,18 +1,19 @@
-"""The append-only, hash-chained audit trail (see ``a2e.audit``)."""
+"""The append-only, keyed-chain audit trail (see ``a2e.audit``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from a2e.store.base import Base, BigId, JSONValue, UTCDateTime
 
 
 class AuditEvent(Base):
-    """One event. ``id`` is the chain position, assigned by the writer under the chain lock.
+    """One event. ``id`` is given at insert; ``seq``, ``prev_hash`` and ``hash`` stay NULL
+    until the sealer chains the row (``seq`` is the chain position; see ``a2e.audit.seal``).
 
     ``agent_id`` is deliberately not a foreign key: the trail outlives the agents it names.
     """
@@ -23,9 +24,15 @@ class AuditEvent(Base):
         Index("ix_audit_events_agent_id_id", "agent_id", "id"),
         Index("ix_audit_events_action_id", "action", "id"),
         Index("ix_audit_events_client_ip_action_id", "client_ip", "action", "id"),
+        Index("uq_audit_events_seq", "seq", unique=True),
+        Index(
+            "ix_audit_events_unsealed", "id",
+            postgresql_where=text("hash IS NULL"), sqlite_where=text("hash IS NULL"),
+        ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
     agent_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
@@ -35,5 +42,5 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONValue)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,29 +1,38 @@
-"""The audit trail's SQL. Functions take the session first and never commit.
+"""The audit trail's SQL. Functions take the session or Core connection first and never
+commit.
 
-Two dialect-specific pieces live here because they are the chain's concurrency
-and retention contract (documented in migration 0003):
+Events are inserted unsealed (:func:`insert_event`) inside the writer's own
+transaction, with no lock; the sealer chains them (:func:`read_pending`,
+:func:`seal_rows`) under :func:`try_lock_sealer`. Two dialect-specific pieces live
+here because they are the chain's concurrency and retention contract (migrations 0003
+and 0008):
 
-- :func:`lock_chain` serializes appenders. PostgreSQL: a transaction-scoped
-  advisory lock. SQLite: the caller's ``BEGIN IMMEDIATE`` already holds the one
-  write lock, so nothing more is needed.
+- :func:`try_lock_sealer` lets one sealer at a time through. PostgreSQL: a
+  transaction-scoped advisory *try*-lock, taken only by sealers, never by writers.
+  SQLite: the sealer's ``BEGIN IMMEDIATE`` already holds the one write lock.
 - :func:`purge_through` lets the retention purge past the DELETE trigger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, text
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from a2e.store.models import Agent, AuditEvent
 
-#: Key of the PostgreSQL advisory lock that guards the chain head ("a2eaudit").
-CHAIN_LOCK_KEY = 0x6132_6561_7564_6974
+#: Key of the PostgreSQL advisory lock only sealers take ("a2eaudit").
+SEALER_LOCK_KEY = 0x6132_6561_7564_6974
+#: Base of the advisory locks that keep throttled events (one per address) exact.
+THROTTLE_LOCK_BASE = 0x6132_6574_0000_0000
 SQLITE_DELETE_TRIGGER = "audit_events_refuse_delete"
+
+Executor = Connection | Session
 
 
 @dataclass(frozen=True)
@@ -50,30 +59,96 @@ class AuditFilter:
         return query
 
 
-def lock_chain(session: Session) -> None:
-    """Hold the chain lock until the transaction ends (see the module docstring)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+_INSERT = insert(AuditEvent)
+_TABLE = AuditEvent.__table__
+_SEAL = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(seq=bindparam("row_seq"), prev_hash=bindparam("row_prev"), hash=bindparam("row_hash"))
+)
 
 
-def read_head(session: Session) -> AuditEvent | None:
-    """The last event of the chain."""
-    return session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+def insert_event(conn: Executor, values: Mapping[str, Any]) -> None:
+    """Insert one unsealed event (``id`` from the table; ``seq`` and hashes NULL)."""
+    conn.execute(_INSERT, dict(values))
 
 
-def read_event(session: Session, event_id: int) -> AuditEvent | None:
-    return session.get(AuditEvent, event_id)
+def insert_events(conn: Executor, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(_INSERT, [dict(row) for row in rows])
 
 
-def read_first(session: Session) -> AuditEvent | None:
-    return session.scalar(select(AuditEvent).order_by(AuditEvent.id).limit(1))
+def try_lock_sealer(conn: Executor) -> bool:
+    """Whether this transaction may seal (see the module docstring); never waits."""
+    if _dialect(conn) != "postgresql":
+        return True
+    return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                            {"key": SEALER_LOCK_KEY}))
 
 
-def create_event(session: Session, **values: Any) -> AuditEvent:
-    event = AuditEvent(**values)
-    session.add(event)
-    session.flush()
-    return event
+def lock_throttle(session: Session, address: str | None) -> None:
+    """Serialize the throttled writers of one client address until the transaction ends."""
+    if _dialect(session) == "postgresql":
+        key = THROTTLE_LOCK_BASE + zlib.crc32((address or "").encode("utf-8"))
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+_COLUMNS = list(_TABLE.c)
+
+
+def _dialect(conn: Executor) -> str:
+    return (conn.get_bind() if isinstance(conn, Session) else conn).dialect.name
+
+
+def read_head(conn: Executor) -> Any:
+    """The last sealed event of the chain (a row), or None."""
+    return conn.execute(
+        select(*_COLUMNS).where(_TABLE.c.seq.is_not(None)).order_by(_TABLE.c.seq.desc()).limit(1)
+    ).first()
+
+
+def read_pending(conn: Executor, limit: int) -> Sequence[Any]:
+    """Unsealed events in id order (rows)."""
+    return conn.execute(
+        select(*_COLUMNS).where(_TABLE.c.hash.is_(None)).order_by(_TABLE.c.id).limit(limit)
+    ).all()
+
+
+def count_pending(conn: Executor) -> int:
+    return conn.scalar(select(func.count()).select_from(_TABLE).where(_TABLE.c.hash.is_(None))) or 0
+
+
+def seal_rows(conn: Executor, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Give each row (``id``, ``seq``, ``prev_hash``, ``hash``) its place in the chain."""
+    if rows:
+        conn.execute(_SEAL, [
+            {"row_id": r["id"], "row_seq": r["seq"], "row_prev": r["prev_hash"],
+             "row_hash": r["hash"]} for r in rows
+        ])
+
+
+def read_chain(conn: Executor, *, limit: int, after_seq: int | None = None) -> Sequence[Any]:
+    """Sealed events in chain order (rows), keyset-paged by ``seq``."""
+    query = select(*_COLUMNS).where(_TABLE.c.seq.is_not(None))
+    if after_seq is not None:
+        query = query.where(_TABLE.c.seq > after_seq)
+    return conn.execute(query.order_by(_TABLE.c.seq).limit(limit)).all()
+
+
+def read_event(conn: Executor, event_id: int) -> Any:
+    """One event (a row) by id, or None."""
+    return conn.execute(select(*_COLUMNS).where(_TABLE.c.id == event_id)).first()
+
+
+def read_first(conn: Executor) -> Any:
+    """The first sealed event of the chain (a row), or None."""
+    return conn.execute(
+        select(*_COLUMNS).where(_TABLE.c.seq.is_not(None)).order_by(_TABLE.c.seq).limit(1)
+    ).first()
+
+
+def read_by_seq(conn: Executor, seq: int) -> Any:
+    return conn.execute(select(*_COLUMNS).where(_TABLE.c.seq == seq)).first()
 
 
 def read_events(
@@ -111,15 +186,17 @@ def read_last_ts(session: Session, action: str, client_ip: str | None) -> dateti
     )
 
 
-def read_last_id_before(session: Session, cutoff: datetime) -> int | None:
-    """The highest id among events older than ``cutoff``."""
-    return session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.ts < cutoff))
+def read_last_seq_before(conn: Executor, cutoff: datetime) -> int | None:
+    """The highest chain position among sealed events older than ``cutoff``."""
+    return conn.scalar(
+        select(func.max(_TABLE.c.seq)).where(_TABLE.c.ts < cutoff, _TABLE.c.seq.is_not(None))
+    )
 
 
-def purge_through(session: Session, last_id: int) -> int:
-    """Delete every event with ``id <= last_id``; the only DELETE the triggers allow."""
-    statement = delete(AuditEvent).where(AuditEvent.id <= last_id)
-    if session.get_bind().dialect.name == "postgresql":
+def purge_through(session: Session, last_seq: int) -> int:
+    """Delete every sealed event with ``seq <= last_seq``; the only DELETE the triggers allow."""
+    statement = delete(AuditEvent).where(AuditEvent.seq <= last_seq)
+    if _dialect(session) == "postgresql":
         session.execute(text("SELECT set_config('a2e.audit_purge', 'on', true)"))
         deleted = session.execute(statement).rowcount
         session.execute(text("SELECT set_config('a2e.audit_purge', 'off', true)"))
