@@ -9,12 +9,13 @@ Per database (SQLite file, PostgreSQL) two apps share that database and run in
 alternating rounds in the same process:
 
 - **SQL**: the app as served — the SQL run recorder and value store.
-- **baseline**: the same app, request and checks (auth, rate limits and run slots,
-  validation, audit events, JSON), except that the engine's Runner records runs and
-  reads values through ``a2e.engine.memory`` (MemoryRunRecorder, MemoryValueStore).
+- **baseline**: the same app, request and checks (auth, rate limits, validation,
+  JSON), except that the engine's Runner records runs and reads values through
+  ``a2e.engine.memory`` (MemoryRunRecorder, MemoryValueStore).
 
-The ratio is therefore the cost of persisting runs and steps in SQL, with everything
-else equal. ``engine only`` is the Runner on memory ports without HTTP or app, for scale.
+The ratio is therefore the cost of persisting runs and steps in SQL, with their run
+slots and audit events (the recorder writes those in the run's own transactions), with
+everything else equal. ``engine only`` is the Runner on memory ports without HTTP or app, for scale.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import Any
 
 from flask import Flask
 
-from a2e.api.runtime import AuditedRunRecorder
 from a2e.api.services import build_runner
 from a2e.engine.memory import MemoryRunRecorder, MemoryValueStore
 from a2e.engine.ports import AgentContext
@@ -81,7 +81,7 @@ def build_app(url: str, log_dir: str, *, memory_runs: bool) -> Flask:
         services.runner = build_runner(
             app_state.settings, clock=services.clock, rate_limits=services.rate_limits,
             cache=services.cache, credentials=services.credentials,
-            recorder=AuditedRunRecorder(MemoryRunRecorder()),  # type: ignore[arg-type]
+            recorder=MemoryRunRecorder(),
             values=values,
         )
     return app

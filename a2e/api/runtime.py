@@ -2,30 +2,32 @@
 execute endpoint, saved workflows and anything else that runs a workflow share.
 
 The engine's Runner is one of the app's services (``a2e.api.services``); run slots
-(``services.run_slots``) bound an agent's concurrent runs.
+(``services.run_slots``) bound an agent's concurrent runs, taken and freed by the run
+recorder in the transactions that start and finish a run, with the run's audit events
+(:class:`AuditedRunEvents`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from contextlib import nullcontext
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from a2e.api.auth import Principal
-from a2e.api.events import record_event
+from a2e.api.events import event_row, record_event
 from a2e.api.state import AppState, state
 from a2e.audit import actions
 from a2e.engine.ops import REGISTRY
 from a2e.engine.ports import AgentContext, RunFinish, RunStart, SavedWorkflowRef, StepRecord
 from a2e.errors import A2EError, ValidationError
 from a2e.protocol.model import ExecutionLimits, Workflow
+from a2e.protocol.paths import is_credential_ref
 from a2e.protocol.validate import as_error, permission_only, validate_workflow
 from a2e.protocol.workflow import parse_workflow
-from a2e.store.adapters import SqlRunRecorder
 from a2e.store.models import Credential
 
 WorkflowSource = str | list[dict[str, Any]]
@@ -74,12 +76,12 @@ def assess(principal: Principal, source: WorkflowSource, *, full: bool = True) -
     except ValidationError as exc:
         report = {"valid": False, "errors": exc.details.get("errors", []), "warnings": []}
         return Assessment(None, report, exc, 400)
-    with app_state.db.session() as session:
-        owned = frozenset(
-            session.scalars(
+    owned: frozenset[str] = frozenset()
+    if any(_references_credentials(op.config) for op in workflow.operations.values()):
+        with app_state.db.connection(single_statement=True) as conn:
+            owned = frozenset(conn.scalars(
                 select(Credential.credential_id).where(Credential.agent_id == principal.agent_id)
-            )
-        )
+            ))
     report = validate_workflow(
         workflow, principal.permissions(owned), execution_limits(app_state), REGISTRY, full=full
     )
@@ -112,39 +114,46 @@ def execute(
     workflow = assessment.workflow
     services = app_state.services
     slots = services.run_slots
-    with slots.slot(principal) if slots is not None else nullcontext():
-        result = services.runner.execute(
-            workflow,
-            agent=AgentContext(principal.agent_id, principal.permissions()),
-            execution_id=execution_id or workflow.execution_id or f"exec-{uuid.uuid4().hex}",
-            workflow_text=source_text(source),
-            saved_workflow=saved_workflow,
-        )
+    result = services.runner.execute(
+        workflow,
+        agent=AgentContext(principal.agent_id, principal.permissions()),
+        execution_id=execution_id or workflow.execution_id or f"exec-{uuid.uuid4().hex}",
+        workflow_text=source_text(source),
+        saved_workflow=saved_workflow,
+        concurrent_runs=slots.limit(principal.agent_id, principal.limits) if slots else None,
+    )
     return result.to_response(), 200
 
 
-class AuditedRunRecorder:
-    """The SQL recorder, leaving ``run.started``, ``step.failed`` and ``run.finished`` events."""
+def _references_credentials(value: Any) -> bool:
+    if is_credential_ref(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(_references_credentials(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_references_credentials(item) for item in value)
+    return False
 
-    def __init__(self, inner: SqlRunRecorder) -> None:
-        self.inner = inner
 
-    def start_run(self, start: RunStart) -> int:
-        run_id = self.inner.start_run(start)
-        record_event(actions.RUN_STARTED, target=f"run:{run_id}",
-                     details={"execution_id": start.execution_id})
-        return run_id
+class AuditedRunEvents:
+    """The audit rows of a run, for the recorder's transactions: ``run.started``,
+    ``step.failed``, ``run.finished`` (and ``run.interrupted`` after a failed finish)."""
 
-    def record_step(self, run_id: int, step: StepRecord) -> None:
-        self.inner.record_step(run_id, step)
-        if step.status == "failed":
-            record_event(actions.STEP_FAILED, outcome="failure", target=f"run:{run_id}",
+    def started(self, run_id: int, start: RunStart) -> dict[str, Any] | None:
+        return event_row(actions.RUN_STARTED, target=f"run:{run_id}",
+                         details={"execution_id": start.execution_id})
+
+    def step_failed(self, run_id: int, step: StepRecord) -> dict[str, Any] | None:
+        return event_row(actions.STEP_FAILED, outcome="failure", target=f"run:{run_id}",
                          details={"operation_id": step.op_id, "type": step.op_type,
                                   "error_type": (step.error or {}).get("type")})
 
-    def finish_run(self, run_id: int, finish: RunFinish) -> None:
-        self.inner.finish_run(run_id, finish)
-        record_event(actions.RUN_FINISHED,
-                     outcome="success" if finish.status == "succeeded" else "failure",
-                     target=f"run:{run_id}",
-                     details={"status": finish.status, "duration_ms": finish.duration_ms})
+    def finished(self, run_id: int, finish: RunFinish) -> dict[str, Any] | None:
+        return event_row(actions.RUN_FINISHED,
+                         outcome="success" if finish.status == "succeeded" else "failure",
+                         target=f"run:{run_id}",
+                         details={"status": finish.status, "duration_ms": finish.duration_ms})
+
+    def interrupted(self, run_id: int, reason: str) -> dict[str, Any] | None:
+        return event_row(actions.RUN_INTERRUPTED, outcome=actions.FAILURE,
+                         target=f"run:{run_id}", details={"reason": reason})

@@ -16,7 +16,7 @@ from typing import Protocol
 from flask import has_app_context
 
 from a2e.api.events import record_event
-from a2e.api.runtime import AuditedRunRecorder
+from a2e.api.runtime import AuditedRunEvents
 from a2e.audit import BackgroundSealer, Sealer, actions, chain_key
 from a2e.audit.log import AuditLog
 from a2e.config import Settings
@@ -77,7 +77,11 @@ def build_services(settings: Settings, db: Database, secret_key: str, clock: Clo
         credentials=credentials,
         runner=build_runner(
             settings, clock=clock, rate_limits=rate_limits, cache=cache, credentials=credentials,
-            recorder=AuditedRunRecorder(SqlRunRecorder(db)), values=SqlValueStore(db),
+            recorder=SqlRunRecorder(
+                db, slots=rate_limits.run_slots if rate_limits.enabled else None,
+                events=AuditedRunEvents(),
+            ),
+            values=SqlValueStore(db),
         ),
     )
     if rate_limits.enabled:

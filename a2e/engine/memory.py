@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,11 +46,12 @@ class MemoryRunRecorder:
         self._by_execution[(start.agent_id, start.execution_id)] = run_id
         return run_id
 
-    def record_step(self, run_id: int, step: StepRecord) -> None:
-        self.runs[run_id].steps.append(step)
+    def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
+        self.runs[run_id].steps.extend(steps)
 
-    def finish_run(self, run_id: int, finish: RunFinish) -> None:
+    def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
         run = self.runs[run_id]
+        run.steps.extend(steps)
         run.status = finish.status
         run.finish = finish
 

@@ -2,13 +2,16 @@
 :mod:`a2e.engine.memory`).
 
 Each call is its own unit of work: the engine never holds a transaction across a run,
-an ApiCall or a Wait. Agent ids are opaque to the engine (whatever the store uses).
+an ApiCall or a Wait. A run costs the recorder two commits (its start and its finish)
+plus one per step with an outside effect or before a blocking wait (see
+:class:`RunRecorder`). Agent ids are opaque to the engine (whatever the store uses).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -51,13 +54,18 @@ class SavedWorkflowRef:
 
 @dataclass(frozen=True)
 class RunStart:
-    """What is known when a run starts (the SQL side adds the owner host, pid, boot id)."""
+    """What is known when a run starts (the SQL side adds the owner host, pid, boot id).
+
+    ``concurrent_runs`` is the agent's limit of runs in flight, when one applies: the
+    recorder takes one of those slots as the run starts and frees it as it finishes.
+    """
 
     agent_id: AgentId
     execution_id: str
     workflow_text: str
     started_at: datetime
     saved_workflow: SavedWorkflowRef | None = None
+    concurrent_runs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,17 +122,26 @@ class RunFinish:
 
 
 class RunRecorder(Protocol):
-    def start_run(self, start: RunStart) -> int:
-        """Commit a ``running`` run row before the first step and return its run id.
+    """Where runs are recorded. The runner keeps finished steps in memory and hands them
+    over only when durability needs it: :meth:`commit_steps` right after a step with an
+    outside effect (so a crash never forgets one) and before a blocking wait (so a
+    crash while waiting keeps what came before); :meth:`finish_run` gets the rest."""
 
-        Raises :class:`DuplicateExecution` when the agent already has ``execution_id``.
+    def start_run(self, start: RunStart) -> int:
+        """Commit, as one unit, the run slot (when ``start.concurrent_runs`` is set), a
+        ``running`` run and its start record; return its run id.
+
+        Raises :class:`DuplicateExecution` when the agent already has ``execution_id``,
+        and :class:`a2e.errors.RateLimited` when no run slot is free.
         """
 
-    def record_step(self, run_id: int, step: StepRecord) -> None:
-        """Commit one finished step."""
+    def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
+        """Commit finished steps now, as one unit."""
 
-    def finish_run(self, run_id: int, finish: RunFinish) -> None:
-        """Commit the run's final status."""
+    def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
+        """Commit, as one unit, the steps not committed yet, the run's outcome, and the
+        release of its slot. If that fails, the run must be left as it was before the
+        call (``running``, with the steps committed so far), never half-finished."""
 
 
 class ValueStore(Protocol):

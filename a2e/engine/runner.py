@@ -1,15 +1,20 @@
 """Runs a parsed workflow: one step per operation execution, each recorded as it ends.
 
-The run row is committed before the first step, each step as it ends, the outcome last;
-no transaction spans the run. A failed step stops the run; results of earlier steps stay.
+The run's start is committed before the first step and its finish (the outcome with
+every step not committed yet) after the last; no transaction spans the run. In
+between, steps are committed only where durability needs it: right after a step with
+an outside effect (its spec's ``outside_effect``) and before any blocking wait (a Wait, a
+retry's pause: every sleep on the run's clock), so a crash keeps every step up to the
+last outside effect. A failed step stops the run; results of earlier steps stay.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -118,14 +123,20 @@ class Runner:
         execution_id: str,
         workflow_text: str,
         saved_workflow: SavedWorkflowRef | None = None,
+        concurrent_runs: int | None = None,
     ) -> RunResult:
-        """Run ``workflow`` for ``agent``; raises DuplicateExecution before any step."""
-        clock = self.services.clock
+        """Run ``workflow`` for ``agent`` (holding one of its ``concurrent_runs`` slots when
+        given); raises DuplicateExecution, or RateLimited for want of a slot, before any
+        step."""
+        clock = _SavingClock(self.services.clock)
         started_at, start = clock.now(), clock.monotonic()
         run_id = self.recorder.start_run(
-            RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow)
+            RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow,
+                     concurrent_runs)
         )
-        run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, self.services))
+        services = dataclasses.replace(self.services, clock=clock)
+        run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services))
+        clock.before_sleep = run.save
         error: dict[str, Any] | None = None
         try:
             run.run_ops(workflow.order)
@@ -137,7 +148,8 @@ class Runner:
         duration_ms = _ms(clock.monotonic() - start)
         status = "failed" if error else "succeeded"
         self.recorder.finish_run(
-            run_id, RunFinish(status, run.results, error, finished_at, duration_ms)
+            run_id, RunFinish(status, run.results, error, finished_at, duration_ms),
+            run.take_unsaved(),
         )
         return RunResult(
             run_id=run_id,
@@ -162,8 +174,18 @@ class _Run:
     state: RunState
     results: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
+    unsaved: list[StepRecord] = field(default_factory=list)  # ended, not committed yet
     positions: itertools.count = field(default_factory=itertools.count)
     active: list[str] = field(default_factory=list)  # the Conditional/Loop chain running now
+
+    def take_unsaved(self) -> list[StepRecord]:
+        unsaved, self.unsaved = self.unsaved, []
+        return unsaved
+
+    def save(self) -> None:
+        """Commit the steps that ended since the last commit."""
+        if self.unsaved:
+            self.runner.recorder.commit_steps(self.run_id, self.take_unsaved())
 
     def run_ops(self, op_ids: Sequence[str]) -> Any:
         """Run operations in order; the last one's result (None for no operations)."""
@@ -202,7 +224,10 @@ class _Run:
                 cached=cached_at is not None, cached_at=cached_at,
             )
             self.steps.append(step)
-            self.runner.recorder.record_step(self.run_id, step)
+            self.unsaved.append(step)
+            spec = self.runner.catalog.get(op.op_type)
+            if spec is not None and spec.outside_effect:
+                self.save()
 
         try:
             result, cached_at = self._perform(ctx, op)
@@ -301,6 +326,25 @@ class _Run:
         if isinstance(value, list):
             return [self.redact(item) for item in value]
         return value
+
+
+class _SavingClock:
+    """A run's clock: before it sleeps (a Wait, a retry's pause) the run's ended steps
+    are committed, so a crash during the wait keeps them."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.before_sleep: Callable[[], None] = lambda: None
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def monotonic(self) -> float:
+        return self.clock.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.before_sleep()
+        self.clock.sleep(seconds)
 
 
 def _admit_step(state: RunState, op_id: str) -> None:

@@ -2,10 +2,12 @@
 
 Admission locks the agent's row and inserts a lease only while the agent holds fewer
 unexpired leases than its limit (one conditional ``INSERT … SELECT … WHERE count <
-limit``). The lease is deleted when the run ends, even on failure. A process that
-dies leaves its lease behind; such a lease stops counting when it expires (the run
-deadline plus a grace period: no run can outlive it), and sooner when this host sees
-that the lease's process is gone.
+limit``). The run recorder does it inside the transaction that starts the run
+(:meth:`RunSlots.acquire_in`) and releases the lease inside the one that finishes it
+(:meth:`RunSlots.release_in`), even when the run failed. A process that dies leaves
+its lease behind; such a lease stops counting when it expires (the run deadline plus a
+grace period: no run can outlive it), and sooner when this host sees that the lease's
+process is gone.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Protocol
 
+from sqlalchemy import Connection
+
 from a2e.engine.ports import Clock
 from a2e.errors import RateLimited
 from a2e.limits.sql import LimitReader
 from a2e.store.owner import current_owner, pid_alive
 from a2e.store.queries import usage as queries
+from a2e.store.queries.limits import LimitSource
 from a2e.store.session import Database
 
 #: Seconds a lease outlives the run deadline before it stops counting.
@@ -33,7 +38,7 @@ class _Principal(Protocol):
 
 
 class RunSlots:
-    """``services.run_slots``: ``with run_slots.slot(principal): run()``."""
+    """``services["run_slots"]``: the run recorder's slot leases, and the status's count."""
 
     def __init__(
         self,
@@ -49,22 +54,27 @@ class RunSlots:
         self.lease = timedelta(seconds=run_deadline_s + LEASE_GRACE_S)
         self.alive = alive
 
-    @contextmanager
-    def slot(self, principal: _Principal) -> Iterator[None]:
-        """Hold one of the agent's run slots for the block; RateLimited if none is free."""
-        lease_id = self.acquire(principal.agent_id)
-        try:
-            yield
-        finally:
-            with self.db.session(write=True) as session:
-                queries.release_slot(session, lease_id)
+    def limit(self, agent_id: int, source: LimitSource | None = None) -> int:
+        """The agent's ``concurrent_runs`` (from ``source`` when the caller read it already,
+        as the key lookup does); 0 when the agent is gone."""
+        effective = (
+            self.reader.read(agent_id) if source is None else self.reader.effective(agent_id, source)
+        )
+        return effective.limits["concurrent_runs"] if effective else 0
 
-    def acquire(self, agent_id: int) -> int:
-        effective = self.reader.read(agent_id)
-        limit = effective.limits["concurrent_runs"] if effective else 0
-        lease_id = self._try(agent_id, limit, sweep=False)
-        if lease_id is None:
-            lease_id = self._try(agent_id, limit, sweep=True)
+    def acquire_in(self, conn: Connection, agent_id: int, limit: int) -> int:
+        """Take a lease in the caller's write transaction; RateLimited if none is free.
+
+        Stale leases (expired, or of a process of this host that is gone) are swept, in
+        the same transaction, only when the first try finds the agent at its limit.
+        """
+        lease_id = None
+        if limit > 0 and queries.lock_agent(conn, agent_id):
+            now, owner = self.clock.now(), current_owner()
+            expires = now + self.lease
+            lease_id = queries.acquire_slot(conn, agent_id, limit, owner, now, expires)
+            if lease_id is None and queries.delete_stale_slots(conn, agent_id, owner, now, self.alive):
+                lease_id = queries.acquire_slot(conn, agent_id, limit, owner, now, expires)
         if lease_id is None:
             raise RateLimited(
                 f"Concurrent run limit reached: {limit} run(s) in flight",
@@ -74,17 +84,25 @@ class RunSlots:
             )
         return lease_id
 
+    def release_in(self, conn: Connection, lease_id: int) -> None:
+        queries.release_slot(conn, lease_id)
+
+    def acquire(self, agent_id: int) -> int:
+        """Take a lease in a transaction of its own."""
+        limit = self.limit(agent_id)
+        with self.db.connection(write=True) as conn:
+            return self.acquire_in(conn, agent_id, limit)
+
+    @contextmanager
+    def slot(self, principal: _Principal) -> Iterator[None]:
+        """Hold one of the agent's run slots for the block; RateLimited if none is free."""
+        lease_id = self.acquire(principal.agent_id)
+        try:
+            yield
+        finally:
+            with self.db.connection(write=True) as conn:
+                self.release_in(conn, lease_id)
+
     def held(self, agent_id: int) -> int:
         with self.db.session() as session:
             return queries.count_slots(session, agent_id, self.clock.now())
-
-    def _try(self, agent_id: int, limit: int, *, sweep: bool) -> int | None:
-        if limit <= 0:
-            return None
-        now, owner = self.clock.now(), current_owner()
-        with self.db.session(write=True) as session:
-            if not queries.lock_agent(session, agent_id):
-                return None
-            if sweep:
-                queries.delete_stale_slots(session, agent_id, owner, now, self.alive)
-            return queries.acquire_slot(session, agent_id, limit, owner, now, now + self.lease)

@@ -1,36 +1,80 @@
-"""The engine's ports implemented in SQL. Each call is its own short transaction of one
-statement (Core, not the ORM: these run several times per request)."""
+"""The engine's ports implemented in SQL (Core, not the ORM: these run on every execute).
+
+The run recorder commits a run in two transactions, its start and its finish, plus
+one per batch of steps the runner asks to make durable early; the audit events of a
+run are rows of those same transactions (unsealed; ``a2e.audit.seal`` chains them).
+The other ports run one statement per call.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
 from a2e.store.base import utcnow
 from a2e.store.models import StoredValue
 from a2e.store.owner import current_owner
+from a2e.store.queries import audit as audit_queries
 from a2e.store.queries import runs as run_queries
 from a2e.store.session import Database
 
+log = logging.getLogger("a2e.runs")
+Row = Mapping[str, Any]
+
+
+class SlotLeases(Protocol):
+    """Run slots taken and freed inside the recorder's transactions (``a2e.limits.slots``)."""
+
+    def acquire_in(self, conn: Connection, agent_id: int, limit: int) -> int:
+        """A lease id; raises :class:`a2e.errors.RateLimited` when no slot is free."""
+
+    def release_in(self, conn: Connection, lease_id: int) -> None: ...
+
+
+class RunEvents(Protocol):
+    """The audit rows of a run's changes (None: not recorded), written in their transaction."""
+
+    def started(self, run_id: int, start: RunStart) -> Row | None: ...
+
+    def step_failed(self, run_id: int, step: StepRecord) -> Row | None: ...
+
+    def finished(self, run_id: int, finish: RunFinish) -> Row | None: ...
+
+    def interrupted(self, run_id: int, reason: str) -> Row | None: ...
+
 
 class SqlRunRecorder:
-    """Commits the run row before the first step, each step as it ends, the outcome last."""
+    """Commits a run's start (slot, run row, event) and its finish (steps left, outcome,
+    events, slot release) as one transaction each; steps in between on request."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, slots: SlotLeases | None = None, events: RunEvents | None = None
+    ) -> None:
         self.db = db
+        self.slots = slots
+        self.events = events
+        self._leases: dict[int, int] = {}  # run id -> its slot lease
+        self._lock = threading.Lock()
 
     def start_run(self, start: RunStart) -> int:
         saved = start.saved_workflow
+        agent_id = int(start.agent_id)
         try:
-            with self.db.connection(write=True, single_statement=True) as conn:
-                return run_queries.create_run(
+            with self.db.connection(write=True) as conn:
+                lease = None
+                if self.slots is not None and start.concurrent_runs is not None:
+                    lease = self.slots.acquire_in(conn, agent_id, start.concurrent_runs)
+                run_id = run_queries.create_run(
                     conn,
-                    agent_id=int(start.agent_id),
+                    agent_id=agent_id,
                     execution_id=start.execution_id,
                     owner=current_owner(),
                     started_at=start.started_at,
@@ -38,45 +82,95 @@ class SqlRunRecorder:
                     saved_workflow_name=saved.name if saved else None,
                     saved_workflow_version=saved.version if saved else None,
                 )
+                if self.events is not None:
+                    self._insert_events(conn, [self.events.started(run_id, start)])
         except IntegrityError:
             with self.db.session() as session:
                 existing = run_queries.read_run_by_execution_id(
-                    session, int(start.agent_id), start.execution_id
+                    session, agent_id, start.execution_id
                 )
             if existing is None:
                 raise
             raise DuplicateExecution(existing.id, start.execution_id) from None
+        if lease is not None:
+            with self._lock:
+                self._leases[run_id] = lease
+        return run_id
 
-    def record_step(self, run_id: int, step: StepRecord) -> None:
-        with self.db.connection(write=True, single_statement=True) as conn:
-            run_queries.create_step(
-                conn,
-                run_id,
-                position=step.position,
-                operation_id=step.op_id,
-                op_type=step.op_type,
-                iteration=step.iteration,
-                status=step.status,
-                attempts=step.attempts,
-                started_at=step.started_at,
-                finished_at=step.finished_at,
-                duration_ms=step.duration_ms,
-                result=step.result,
-                error=step.error,
-                cached=step.cached,
-                cached_at=step.cached_at,
+    def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
+        with self.db.connection(write=True) as conn:
+            self._write_steps(conn, run_id, steps)
+
+    def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
+        with self._lock:
+            lease = self._leases.pop(run_id, None)
+        try:
+            with self.db.connection(write=True) as conn:
+                self._write_steps(conn, run_id, steps)
+                run_queries.update_run_status(
+                    conn,
+                    run_id,
+                    status=finish.status,
+                    finished_at=finish.finished_at,
+                    duration_ms=finish.duration_ms,
+                    error=finish.error,
+                )
+                if self.events is not None:
+                    self._insert_events(conn, [self.events.finished(run_id, finish)])
+                if lease is not None and self.slots is not None:
+                    self.slots.release_in(conn, lease)
+        except SQLAlchemyError:
+            self._give_up(run_id, finish, lease)
+            raise
+
+    def _give_up(self, run_id: int, finish: RunFinish, lease: int | None) -> None:
+        """After a failed finish: mark the run ``interrupted`` and free its slot, in a
+        transaction of its own. If that fails too, the run stays ``running`` with the
+        steps committed before, for the startup recovery and the lease expiry."""
+        reason = "its outcome could not be recorded"
+        try:
+            with self.db.connection(write=True) as conn:
+                marked = run_queries.mark_run_interrupted(
+                    conn, run_id, finish.finished_at, finish.duration_ms, reason
+                )
+                if marked and self.events is not None:
+                    self._insert_events(conn, [self.events.interrupted(run_id, reason)])
+                if lease is not None and self.slots is not None:
+                    self.slots.release_in(conn, lease)
+        except SQLAlchemyError as exc:
+            log.error("run %s left running after a failed finish: %s: %s", run_id,
+                      type(exc).__name__, exc)
+
+    def _write_steps(self, conn: Connection, run_id: int, steps: Sequence[StepRecord]) -> None:
+        if not steps:
+            return
+        run_queries.create_steps(conn, run_id, [
+            {
+                "position": step.position,
+                "operation_id": step.op_id,
+                "op_type": step.op_type,
+                "iteration": step.iteration,
+                "status": step.status,
+                "attempts": step.attempts,
+                "started_at": step.started_at,
+                "finished_at": step.finished_at,
+                "duration_ms": step.duration_ms,
+                "result": step.result,
+                "error": step.error,
+                "cached": step.cached,
+                "cached_at": step.cached_at,
+            }
+            for step in steps
+        ])
+        if self.events is not None:
+            events = self.events
+            self._insert_events(
+                conn, [events.step_failed(run_id, step) for step in steps if step.status == "failed"]
             )
 
-    def finish_run(self, run_id: int, finish: RunFinish) -> None:
-        with self.db.connection(write=True, single_statement=True) as conn:
-            run_queries.update_run_status(
-                conn,
-                run_id,
-                status=finish.status,
-                finished_at=finish.finished_at,
-                duration_ms=finish.duration_ms,
-                error=finish.error,
-            )
+    @staticmethod
+    def _insert_events(conn: Connection, rows: Sequence[Row | None]) -> None:
+        audit_queries.insert_events(conn, [row for row in rows if row is not None])
 
 
 class SqlValueStore:

@@ -44,6 +44,24 @@ def create_step(conn: Connection | Session, run_id: int, **values: Any) -> None:
     conn.execute(_INSERT_STEP, {"run_id": run_id, **values})
 
 
+def create_steps(conn: Connection | Session, run_id: int, steps: Sequence[dict[str, Any]]) -> None:
+    """Insert many steps of one run in one statement."""
+    conn.execute(_INSERT_STEP, [{"run_id": run_id, **values} for values in steps])
+
+
+def mark_run_interrupted(
+    conn: Connection, run_id: int, finished_at: datetime, duration_ms: int, reason: str
+) -> bool:
+    """Mark one ``running`` run ``interrupted`` for ``reason``; False if it was not running."""
+    return bool(conn.execute(
+        update(Run).where(Run.id == run_id, Run.status == "running").values(
+            status="interrupted", finished_at=finished_at, duration_ms=duration_ms,
+            error={"type": "ExecutionError", "message": f"run interrupted: {reason}",
+                   "details": {"reason": "interrupted"}},
+        )
+    ).rowcount)
+
+
 _INSERT_RUN = insert(Run).returning(Run.id)
 _INSERT_STEP = insert(RunStep)
 

@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -183,7 +183,7 @@ def delete_usage_before(session: Session, before: datetime) -> int:
 
 # -- concurrent-run slots ------------------------------------------------------------
 
-def lock_agent(session: Session, agent_id: int) -> bool:
+def lock_agent(session: Session | Connection, agent_id: int) -> bool:
     """Lock the agent's row until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``;
     SQLite's ``BEGIN IMMEDIATE`` already excludes other writers). False if no such agent."""
     found = session.scalar(
@@ -193,7 +193,7 @@ def lock_agent(session: Session, agent_id: int) -> bool:
 
 
 def acquire_slot(
-    session: Session, agent_id: int, limit: int, owner: Owner, now: datetime, expires_at: datetime
+    session: Session | Connection, agent_id: int, limit: int, owner: Owner, now: datetime, expires_at: datetime
 ) -> int | None:
     """Insert a lease if the agent holds fewer than ``limit`` unexpired ones; its id or None.
 
@@ -215,7 +215,7 @@ def acquire_slot(
     )
 
 
-def release_slot(session: Session, lease_id: int) -> None:
+def release_slot(session: Session | Connection, lease_id: int) -> None:
     session.execute(delete(RunSlotLease).where(RunSlotLease.id == lease_id))
 
 
@@ -227,7 +227,7 @@ def count_slots(session: Session, agent_id: int, now: datetime) -> int:
 
 
 def delete_stale_slots(
-    session: Session, agent_id: int, owner: Owner, now: datetime, alive: Callable[[int], bool]
+    session: Session | Connection, agent_id: int, owner: Owner, now: datetime, alive: Callable[[int], bool]
 ) -> int:
     """Delete the agent's expired leases, and those of ``owner.host`` whose process is gone
     (another boot of the machine, or a pid no longer alive)."""
