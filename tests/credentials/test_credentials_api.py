@@ -35,6 +35,11 @@ class AuditCapture:
         if self.inner is not None:
             self.inner.append(**event)
 
+    def row(self, **event):
+        """An event the run recorder writes in its own transaction."""
+        self.events.append(event)
+        return self.inner.row(**event) if self.inner is not None else None
+
 
 @pytest.fixture
 def audit(app) -> AuditCapture:

@@ -24,6 +24,10 @@ class AuditCapture:
     def append(self, **event) -> None:
         self.events.append(event)
 
+    def row(self, **event) -> None:
+        """An event the run recorder writes in its own transaction: kept, not written."""
+        self.events.append(event)
+
 
 @pytest.fixture
 def audit(app) -> AuditCapture:

@@ -306,4 +306,5 @@ SPEC = OpSpec(
     },
     run=run,
     rules=(_operation_or_expression,),
+    default_ttl=0,  # cheaper to compute than to look up: cached only when configured
 )

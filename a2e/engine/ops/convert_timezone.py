@@ -39,4 +39,5 @@ SPEC = OpSpec(
     },
     run=run,
     rules=(known_timezones("toTimezone", "fromTimezone"), check_output_format),
+    default_ttl=0,  # cheaper to compute than to look up: cached only when configured
 )

@@ -102,4 +102,5 @@ SPEC = OpSpec(
     },
     run=run,
     rules=(_difference_keys,),
+    default_ttl=0,  # cheaper to compute than to look up: cached only when configured
 )

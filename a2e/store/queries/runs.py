@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from a2e.store.models import Run, RunStep
@@ -75,11 +75,20 @@ def update_run_status(
     duration_ms: int,
     error: dict[str, Any] | None,
 ) -> None:
-    conn.execute(
-        update(Run)
-        .where(Run.id == run_id)
-        .values(status=status, finished_at=finished_at, duration_ms=duration_ms, error=error)
+    conn.execute(_UPDATE_STATUS, {
+        "run_id": run_id, "status": status, "finished_at": finished_at,
+        "duration_ms": duration_ms, "error": error,
+    })
+
+
+_UPDATE_STATUS = (
+    update(Run)
+    .where(Run.id == bindparam("run_id"))
+    .values(
+        status=bindparam("status"), finished_at=bindparam("finished_at"),
+        duration_ms=bindparam("duration_ms"), error=bindparam("error", type_=Run.error.type),
     )
+)
 
 
 def read_run(session: Session, run_id: int) -> Run | None:

@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -186,33 +186,44 @@ def delete_usage_before(session: Session, before: datetime) -> int:
 def lock_agent(session: Session | Connection, agent_id: int) -> bool:
     """Lock the agent's row until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``;
     SQLite's ``BEGIN IMMEDIATE`` already excludes other writers). False if no such agent."""
-    found = session.scalar(
-        select(Agent.id).where(Agent.id == agent_id).with_for_update(key_share=True)
-    )
-    return found is not None
+    return session.scalar(_LOCK_AGENT, {"agent_id": agent_id}) is not None
 
 
 def acquire_slot(
-    session: Session | Connection, agent_id: int, limit: int, owner: Owner, now: datetime, expires_at: datetime
+    session: Session | Connection, agent_id: int, limit: int, owner: Owner,
+    now: datetime, expires_at: datetime,
 ) -> int | None:
     """Insert a lease if the agent holds fewer than ``limit`` unexpired ones; its id or None.
 
     Exact only under :func:`lock_agent` (or SQLite's write lock) in the same transaction.
     """
-    held = (
-        select(func.count())
-        .select_from(RunSlotLease)
-        .where(RunSlotLease.agent_id == agent_id, RunSlotLease.expires_at > now)
-        .scalar_subquery()
-    )
-    columns = ["agent_id", "owner_host", "owner_pid", "owner_boot_id", "acquired_at", "expires_at"]
-    values = select(
-        literal(agent_id), literal(owner.host), literal(owner.pid), literal(owner.boot_id),
-        literal(now, RunSlotLease.acquired_at.type), literal(expires_at, RunSlotLease.expires_at.type),
-    ).where(held < limit)
-    return session.scalar(
-        insert(RunSlotLease).from_select(columns, values).returning(RunSlotLease.id)
-    )
+    return session.scalar(_ACQUIRE_SLOT, {
+        "agent_id": agent_id, "limit": limit, "host": owner.host, "pid": owner.pid,
+        "boot_id": owner.boot_id, "now": now, "expires_at": expires_at,
+    })
+
+
+_LOCK_AGENT = (
+    select(Agent.id).where(Agent.id == bindparam("agent_id")).with_for_update(key_share=True)
+)
+_HELD = (
+    select(func.count())
+    .select_from(RunSlotLease)
+    .where(RunSlotLease.agent_id == bindparam("agent_id"),
+           RunSlotLease.expires_at > bindparam("now", type_=RunSlotLease.expires_at.type))
+    .scalar_subquery()
+)
+_ACQUIRE_SLOT = insert(RunSlotLease).from_select(
+    ["agent_id", "owner_host", "owner_pid", "owner_boot_id", "acquired_at", "expires_at"],
+    select(
+        bindparam("agent_id", type_=RunSlotLease.agent_id.type),
+        bindparam("host", type_=RunSlotLease.owner_host.type),
+        bindparam("pid", type_=RunSlotLease.owner_pid.type),
+        bindparam("boot_id", type_=RunSlotLease.owner_boot_id.type),
+        bindparam("now", type_=RunSlotLease.acquired_at.type),
+        bindparam("expires_at", type_=RunSlotLease.expires_at.type),
+    ).where(_HELD < bindparam("limit")),
+).returning(RunSlotLease.id)
 
 
 def release_slot(session: Session | Connection, lease_id: int) -> None:

@@ -1,0 +1,317 @@
+"""The run path over HTTP, side by side with the upstream reference server (issue 15).
+
+The workflow is the 3-operation one in the legacy dialect (GetCurrentDateTime →
+Calculate round → Calculate round), sent as ``POST /api/v1/workflows/execute``.
+
+- **executes/s and p50**: ``a2e serve`` (gunicorn gthread, 1 worker × 4 threads) and
+  the upstream server from a checkout (the same gunicorn shape, through
+  ``benchmarks/upstream_server.py``), both loaded by ``wrk -t1 -c4`` for the same time,
+  in alternating rounds (the order flips every round); the figure is the median of the
+  rounds, the note gives min–max. The upstream checkout is ``A2E_BENCH_UPSTREAM=/path``
+  (run with ``A2E_BENCH_UPSTREAM_PYTHON``, a Python that has the upstream server's
+  dependencies; default this one); without it those rows are skipped and say so.
+- **server transactions per execute** (PostgreSQL): ``pg_stat_database.xact_commit +
+  xact_rollback`` of the server's database over 200 sequential executes, after a
+  warm-up and an idle pause (so the warm-up's counts are flushed), up to the server's
+  exit (its last audit seal included): reads, writes and background work all count.
+- **backends waiting on a lock** (PostgreSQL): ``pg_stat_activity`` rows with
+  ``wait_event_type = 'Lock'`` in that database, sampled every 20 ms while ``wrk -t2
+  -c16`` runs executes against 4 workers; the mean of the samples.
+
+Needs ``wrk`` (Debian: ``apt-get install wrk``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import requests
+from sqlalchemy.engine import make_url
+
+from a2e.store.queries import agents as agent_queries
+from a2e.store.session import Database
+from benchmarks.common import (
+    POSTGRES_SERVER,
+    REPO,
+    UNLIMITED,
+    Figure,
+    at_least,
+    at_most,
+    dialects,
+    log,
+    median,
+    scratch_database,
+    skipped,
+)
+from tests.serving import ServerProcess, free_port
+
+WORKFLOW = "\n".join(json.dumps(message) for message in (
+    {"operationUpdate": {"workflowId": "bench", "operations": [
+        {"id": "now", "operation": {"GetCurrentDateTime": {
+            "format": "timestamp", "outputPath": "/workflow/now"}}},
+        {"id": "round-1", "operation": {"Calculate": {
+            "inputPath": "/workflow/now", "operation": "round", "precision": 2,
+            "outputPath": "/workflow/round-1"}}},
+        {"id": "round-2", "operation": {"Calculate": {
+            "inputPath": "/workflow/round-1", "operation": "round", "precision": 0,
+            "outputPath": "/workflow/round-2"}}},
+    ]}},
+    {"beginExecution": {"workflowId": "bench", "root": "now"}},
+))
+BODY = json.dumps({"workflow": WORKFLOW})
+GOAL_RATIO = {"sqlite": 1.0, "postgresql": 0.8}
+SEQUENTIAL = 200
+#: Seconds to wait so that PostgreSQL backends flush their statistics while idle.
+STATS_FLUSH_S = 11.0
+
+
+@dataclass(frozen=True)
+class Load:
+    per_second: float
+    p50_ms: float
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str
+    api_key: str
+
+
+def wrk(target: Target, seconds: float, *, connections: int = 4, threads: int = 1) -> Load:
+    """``wrk`` POSTing the execute request; refuses a run with any non-2xx answer."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(BODY)}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["X-API-Key"] = "{target.api_key}"\n'
+        )
+    try:
+        done = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+             "-s", script.name, f"{target.url}/api/v1/workflows/execute"],
+            check=True, capture_output=True, text=True,
+        )
+    finally:
+        os.unlink(script.name)
+    out = done.stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{target.name} answered errors under load:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"\n\s+50%\s+([\d.]+)(us|ms|s)", out).groups()
+    return Load(rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit])
+
+
+def check(target: Target) -> None:
+    response = requests.post(f"{target.url}/api/v1/workflows/execute", data=BODY,
+                             headers={"Content-Type": "application/json",
+                                      "X-API-Key": target.api_key}, timeout=30)
+    body = response.json()
+    if response.status_code != 200 or body.get("status") not in ("succeeded", "success", "completed"):
+        raise RuntimeError(f"{target.name} did not run the workflow: {response.status_code} {body}")
+
+
+class Ours:
+    """``a2e serve`` on a scratch database, with limits that never refuse."""
+
+    def __init__(self, url: str, workdir: Path, workers: int) -> None:
+        config = workdir / "a2e.json"
+        config.write_text(json.dumps({"rateLimiting": UNLIMITED}))
+        self.server = ServerProcess(url, workdir, workers=workers, env={"A2E_CONFIG": str(config)})
+        db = Database.from_url(url)
+        with db.session(write=True) as session:
+            key = agent_queries.create_agent(session, f"bench-{workers}-{time.monotonic_ns()}")
+        db.dispose()
+        self.api_key = key.api_key
+
+    def __enter__(self) -> Target:
+        self.server.start()
+        return Target("a2e", self.server.url, self.api_key)
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+
+class Upstream:
+    """The upstream server from its checkout (see ``benchmarks/upstream_server.py``)."""
+
+    def __init__(self, checkout: str, workdir: Path) -> None:
+        self.checkout = checkout
+        self.workdir = workdir / "upstream"
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Target:
+        python = os.environ.get("A2E_BENCH_UPSTREAM_PYTHON", sys.executable)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        output = open(self.workdir / "server.out", "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [python, str(REPO / "benchmarks" / "upstream_server.py"), self.checkout,
+             str(self.workdir), str(self.port)],
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        output.close()
+        url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the upstream server exited; see {self.workdir}/server.out")
+            key_file = self.workdir / "api_key"
+            try:
+                if key_file.exists():
+                    requests.get(f"{url}/api/v1/capabilities", timeout=1)
+                    return Target("upstream", url, key_file.read_text().strip())
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError("the upstream server did not answer")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+
+def side_by_side(dialect: str, seconds: float, rounds: int) -> list[Figure]:
+    checkout = os.environ.get("A2E_BENCH_UPSTREAM")
+    with scratch_database(dialect, "a2e_bench_runpath") as url, \
+            tempfile.TemporaryDirectory(prefix="a2e-bench-runpath-") as tmp:
+        workdir = Path(tmp)
+        with Ours(url, workdir, workers=1) as ours:
+            check(ours)
+            if not checkout:
+                load = wrk(ours, seconds)
+                reason = "no upstream checkout (set A2E_BENCH_UPSTREAM=/path)"
+                log(f"runpath {dialect}: {load.per_second:.0f} executes/s, p50 {load.p50_ms:.2f} ms; "
+                    f"upstream skipped: {reason}")
+                return [
+                    Figure(f"executes/s, 3-op legacy workflow ({dialect})", load.per_second,
+                           "exec/s", note="one round, wrk -t1 -c4, 1 worker × 4 threads"),
+                    skipped(f"executes/s vs upstream ({dialect})", reason),
+                    skipped(f"p50 vs upstream ({dialect})", reason),
+                ]
+            with Upstream(checkout, workdir) as upstream:
+                check(upstream)
+                results: dict[str, list[Load]] = {"a2e": [], "upstream": []}
+                for n in range(rounds):
+                    order = (ours, upstream) if n % 2 == 0 else (upstream, ours)
+                    for target in order:
+                        results[target.name].append(load := wrk(target, seconds))
+                        log(f"runpath {dialect} round {n + 1} {target.name}: "
+                            f"{load.per_second:.0f} executes/s, p50 {load.p50_ms:.2f} ms")
+    mine, theirs = results["a2e"], results["upstream"]
+    method = (f"wrk -t1 -c4, {seconds:g} s × {rounds} alternating rounds, gunicorn gthread "
+              "1 worker × 4 threads each")
+
+    def spread(loads: list[Load], field: str, fmt: str) -> str:
+        values = [getattr(load, field) for load in loads]
+        return f"{fmt.format(min(values))}–{fmt.format(max(values))}"
+
+    return [
+        Figure(f"executes/s vs upstream ({dialect})", median([l.per_second for l in mine]),
+               "exec/s", at_least(GOAL_RATIO[dialect], relative=True),
+               median([l.per_second for l in theirs]),
+               note=f"{method}; a2e {spread(mine, 'per_second', '{:.0f}')}, "
+                    f"upstream {spread(theirs, 'per_second', '{:.0f}')}"),
+        Figure(f"p50 vs upstream ({dialect})", median([l.p50_ms for l in mine]), "ms",
+               at_most(1.0, relative=True), median([l.p50_ms for l in theirs]),
+               note=f"a2e {spread(mine, 'p50_ms', '{:.2f}')} ms, "
+                    f"upstream {spread(theirs, 'p50_ms', '{:.2f}')} ms"),
+    ]
+
+
+def _admin() -> psycopg.Connection:
+    url = make_url(POSTGRES_SERVER).set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def _transactions(admin: psycopg.Connection, database: str) -> int:
+    row = admin.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                        "WHERE datname = %s", (database,)).fetchone()
+    return int(row[0])
+
+
+def transactions_per_execute(quick: bool) -> Figure:
+    count = 50 if quick else SEQUENTIAL
+    with scratch_database("postgresql", "a2e_bench_xacts") as url, \
+            tempfile.TemporaryDirectory(prefix="a2e-bench-xacts-") as tmp, _admin() as admin:
+        database = make_url(url).database
+        ours = Ours(url, Path(tmp), workers=1)
+        with ours as target, requests.Session() as session:
+            headers = {"Content-Type": "application/json", "X-API-Key": target.api_key}
+            call = f"{target.url}/api/v1/workflows/execute"
+            for _ in range(5):
+                session.post(call, data=BODY, headers=headers, timeout=30).raise_for_status()
+            time.sleep(STATS_FLUSH_S)
+            before = _transactions(admin, database)
+            for _ in range(count):
+                session.post(call, data=BODY, headers=headers, timeout=30).raise_for_status()
+        time.sleep(1.0)  # the server's backends flushed their counts as they exited
+        after = _transactions(admin, database)
+    per_execute = (after - before) / count
+    log(f"runpath transactions: {after - before} over {count} executes")
+    return Figure("server transactions per execute (postgresql)", per_execute, "xact",
+                  at_most(4), note=f"pg_stat_database over {count} sequential executes, "
+                                   "background sealing and the exit's seal included")
+
+
+def lock_waits(seconds: float) -> Figure:
+    with scratch_database("postgresql", "a2e_bench_locks") as url, \
+            tempfile.TemporaryDirectory(prefix="a2e-bench-locks-") as tmp, _admin() as admin:
+        database = make_url(url).database
+        with Ours(url, Path(tmp), workers=4) as target:
+            check(target)
+            samples: list[int] = []
+            stop = threading.Event()
+
+            def sample() -> None:
+                while not stop.is_set():
+                    samples.append(int(admin.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                        "AND wait_event_type = 'Lock'", (database,)).fetchone()[0]))
+                    time.sleep(0.02)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            try:
+                load = wrk(target, seconds, connections=16, threads=2)
+            finally:
+                stop.set()
+                sampler.join()
+    mean = sum(samples) / len(samples)
+    log(f"runpath lock waits: mean {mean:.3f} over {len(samples)} samples, "
+        f"max {max(samples)}, {load.per_second:.0f} executes/s")
+    return Figure("backends waiting on a lock, 16 concurrent executes (postgresql)", mean,
+                  "backends", at_most(0.5),
+                  note=f"4 workers × 4 threads, wrk -t2 -c16 {seconds:g} s, {len(samples)} "
+                       f"samples (max {max(samples)}), {load.per_second:.0f} executes/s")
+
+
+def run(quick: bool) -> list[Figure]:
+    if shutil.which("wrk") is None:
+        return [skipped("runpath", "wrk is not installed (apt-get install wrk)")]
+    seconds, rounds = (3.0, 1) if quick else (10.0, 3)
+    figures: list[Figure] = []
+    for dialect in dialects():
+        figures += side_by_side(dialect, seconds, rounds)
+    if "postgresql" in dialects():
+        figures.append(transactions_per_execute(quick))
+        figures.append(lock_waits(seconds))
+    return figures

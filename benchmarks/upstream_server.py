@@ -1,0 +1,67 @@
+"""Serve the upstream reference server from a checkout, the way ``a2e serve`` serves ours.
+
+Run by :mod:`benchmarks.runpath` with a Python that has the upstream server's own
+dependencies (``A2E_BENCH_UPSTREAM_PYTHON``); it imports nothing of a2e. It writes the
+upstream configuration into ``workdir``, registers one agent (its API key goes to
+``workdir/api_key``), and serves ``server.a2e_server:app`` with gunicorn: gthread,
+1 worker × 4 threads, on 127.0.0.1. Rate limits are set high enough never to refuse.
+RAG is off (its optional packages are not installed), through the upstream code's own
+fallbacks.
+
+    python benchmarks/upstream_server.py CHECKOUT WORKDIR PORT
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+OPERATIONS = ["GetCurrentDateTime", "Calculate"]
+HIGH = 10**9
+
+
+def main(checkout: str, workdir: str, port: int) -> None:
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    os.chdir(work)
+    sys.path.insert(0, checkout)
+    config = {
+        "vault": {"path": str(work / "credentials.vault.json")},
+        "apiKnowledgeBase": {"path": None},
+        "auth": {"path": str(work / "agent_auth.json")},
+        "monitoring": {"log_dir": str(work / "logs")},
+        "rateLimiting": {"enabled": True, "requests_per_minute": HIGH, "requests_per_hour": HIGH,
+                         "requests_per_day": HIGH, "api_calls_per_minute": HIGH,
+                         "api_calls_per_hour": HIGH, "enable_throttling": False},
+    }
+    import credentials_vault  # the checkout's own modules
+    from auth.agent_auth import AgentAuth
+    from gunicorn.app.base import BaseApplication
+    from server import a2e_server
+
+    # Without its optional RAG packages the vault would still try to build the RAG
+    # system and fail; this is the vault's own "RAG not available" branch.
+    credentials_vault.A2ERAGSystem = None
+
+    key = AgentAuth(config_path=config["auth"]["path"]).register_agent(
+        "bench", "bench", allowed_operations=OPERATIONS
+    )
+    a2e_server.init_server(config)
+    (work / "api_key").write_text(key)
+
+    class Upstream(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for name, value in {"bind": f"127.0.0.1:{port}", "workers": 1,
+                                "worker_class": "gthread", "threads": 4,
+                                "accesslog": None, "loglevel": "warning"}.items():
+                self.cfg.set(name, value)
+
+        def load(self):  # noqa: ANN202 - gunicorn's signature
+            return a2e_server.app
+
+    Upstream().run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
