@@ -38,7 +38,7 @@ class _Principal(Protocol):
 
 
 class RunSlots:
-    """``services["run_slots"]``: the run recorder's slot leases, and the status's count."""
+    """``services.run_slots``: the run recorder's slot leases, and the status's count."""
 
     def __init__(
         self,
