@@ -69,9 +69,6 @@ class SqlRunRecorder:
         agent_id = int(start.agent_id)
         try:
             with self.db.connection(write=True) as conn:
-                lease = None
-                if self.slots is not None and start.concurrent_runs is not None:
-                    lease = self.slots.acquire_in(conn, agent_id, start.concurrent_runs)
                 run_id = run_queries.create_run(
                     conn,
                     agent_id=agent_id,
@@ -84,6 +81,10 @@ class SqlRunRecorder:
                 )
                 if self.events is not None:
                     self._insert_events(conn, [self.events.started(run_id, start)])
+                # Last, so that the agent's row stays locked only until the commit.
+                lease = None
+                if self.slots is not None and start.concurrent_runs is not None:
+                    lease = self.slots.acquire_in(conn, agent_id, start.concurrent_runs)
         except IntegrityError:
             with self.db.session() as session:
                 existing = run_queries.read_run_by_execution_id(
