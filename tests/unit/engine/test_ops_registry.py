@@ -82,7 +82,8 @@ def test_the_policies_the_specs_declare() -> None:
     assert _names(lambda spec: not spec.cacheable) == {
         "StoreData", "Wait", "Loop", "Conditional", "GetCurrentDateTime"
     }
-    assert REGISTRY.default_ttls() == {"ApiCall": 300, "FilterData": 60, "TransformData": 60, "MergeData": 60}
+    assert REGISTRY.default_ttls() == {"ApiCall": 300, "FilterData": 60, "TransformData": 60, "MergeData": 60,
+                                       "Calculate": 0, "DateCalculation": 0, "ConvertTimezone": 0}
     assert _names(lambda spec: spec.outside_effect) == {"ApiCall", "StoreData"}
     assert _names(lambda spec: spec.blocking) == {"Wait"}
     assert _names(lambda spec: not spec.deterministic) == {"ApiCall", "GetCurrentDateTime"}
@@ -101,7 +102,8 @@ def test_when_a_step_is_cached() -> None:
 def test_the_cache_takes_its_builtin_ttls_from_the_specs() -> None:
     policy = CachePolicy(default_ttl=30, ttl_by_type={"MergeData": 5}, builtin_ttls=REGISTRY.default_ttls())
     assert (policy.ttl("ApiCall"), policy.ttl("FilterData"), policy.ttl("MergeData")) == (300, 60, 5)
-    assert policy.ttl("Calculate") == 30
+    assert policy.ttl("FormatText") == 30
+    assert policy.ttl("Calculate") == 0  # cheaper to compute than to look up
 
 
 @pytest.mark.parametrize("name", sorted(VALID))
