@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from a2e import __version__
-from a2e.cli import agents, audit, cache, credentials, db, limits, report, runs, serve
+from a2e.cli import agents, audit, cache, credentials, db, limits, mcp, report, runs, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,7 +18,7 @@ def cli() -> None:
     """
 
 
-for module in (serve, db, agents, credentials, audit, runs, limits, report, cache):
+for module in (serve, db, agents, credentials, audit, runs, limits, report, cache, mcp):
     module.register(cli)
 
 

@@ -99,3 +99,4 @@ def test_cache_stats_hits_misses_hit_rate_at_top_level(
     body = client.get("/api/v1/cache/stats", headers=auth(key)).json
     assert (body["hits"], body["misses"]) == (body["totals"]["hits"], body["totals"]["misses"]) == (2, 1)
     assert body["hit_rate"] == body["totals"]["hit_rate"] == round(2 / 3, 4)
+
