@@ -14,6 +14,7 @@ from a2e import __version__
 from a2e.client.builder import WorkflowBuilder
 from a2e.client.errors import ApiError
 from a2e.client.types import (
+    CancelResult,
     Capabilities,
     Execution,
     ExecutionResult,
@@ -102,8 +103,10 @@ class Client:
             if limit is not None and count >= limit:
                 return
 
-    def cancel(self, execution_id: str) -> Execution:
-        return cast(Execution, self._request("POST", f"/api/v1/executions/{_segment(execution_id)}/cancel"))
+    def cancel(self, execution_id: str) -> CancelResult:
+        """Cancel an asynchronous run (a queued one at once, a running one at its next step);
+        a run that has ended is a 409."""
+        return cast(CancelResult, self._request("POST", f"/api/v1/executions/{_segment(execution_id)}/cancel"))
 
     def rate_limit_status(self) -> RateLimitStatus:
         return cast(RateLimitStatus, self._request("GET", "/api/v1/rate-limit/status"))

@@ -80,6 +80,15 @@ class Execution(ExecutionSummary):
     steps: list[Step]
 
 
+class CancelResult(TypedDict):
+    """The 202 of a cancel: ``status`` is ``cancelled`` (it was queued) or still ``running``."""
+
+    execution_id: str
+    run_id: int
+    status: RunStatus
+    cancel_requested: bool
+
+
 class ReferenceCapabilities(TypedDict):
     availableApis: dict[str, dict[str, Any]]
     availableCredentials: list[dict[str, Any]]
@@ -95,7 +104,7 @@ class Capabilities(TypedDict):
     credentials: list[str]
     limits: dict[str, Any]
     capabilities: ReferenceCapabilities
-    catalog: NotRequired[dict[str, dict[str, Any]]]
+    operation_schemas: dict[str, dict[str, Any]]
 
 
 class SavedVersion(TypedDict):
