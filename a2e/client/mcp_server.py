@@ -149,7 +149,7 @@ class A2EMcp:
             "a2e_get_execution": lambda a: _result(self.client.execution(
                 str(a["executionId"]), wait=a.get("wait"))),
             "a2e_list_executions": lambda a: _result({"executions": list(self.client.executions(
-                limit=int(a.get("limit", 20)), status=a.get("status")))}),
+                limit=_list_limit(a.get("limit", 20)), status=a.get("status")))}),
         }
         handler = handlers.get(name) or (lambda a: _run_result(self.client.run_saved(
             name, execution_id=a.get("executionId"))))
@@ -180,6 +180,12 @@ def _workflow(arguments: dict[str, Any]) -> Any:
     if isinstance(workflow, str) or (isinstance(workflow, list) and all(isinstance(m, dict) for m in workflow)):
         return workflow
     raise ValueError("'workflow' must be JSONL text or a list of message objects")
+
+
+def _list_limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ValueError("'limit' must be an integer from 1 to 100")
+    return value
 
 
 def _json(value: Any) -> str:

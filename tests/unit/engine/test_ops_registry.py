@@ -37,10 +37,12 @@ def _strings(tree: ast.AST) -> list[str]:
 
 @functools.cache
 def _literals() -> dict[str, list[str]]:
-    """The string literals of each module of ``a2e/``, by path."""
+    """The string literals of each module of ``a2e/``, by path (not ``a2e/client/``: the
+    client writes workflows as an agent does, naming operations by type)."""
     return {
         path.relative_to(ROOT).as_posix(): _strings(ast.parse(path.read_text(encoding="utf-8")))
         for path in ROOT.joinpath("a2e").rglob("*.py")
+        if not path.relative_to(ROOT).as_posix().startswith("a2e/client/")
     }
 
 
