@@ -18,6 +18,7 @@ from a2e.engine.bounds import RunBudget
 from a2e.engine.http import HttpClient
 from a2e.engine.ports import AgentContext, ApiCallLimiter, Clock, CredentialStore, ValueStore
 from a2e.engine.retry import RetryPolicy
+from a2e.engine.scrub import Scrubber
 from a2e.errors import DataError, ExecutionError, OperationTimeout, PermissionDenied
 from a2e.protocol.model import ExecutionLimits, Operation
 from a2e.protocol.paths import (
@@ -81,7 +82,7 @@ class RunState:
     data: dict[str, Any]
     iteration: int | None = None
     wait_spent_ms: int = 0
-    secrets: set[str] = field(default_factory=set)
+    secrets: Scrubber = field(default_factory=Scrubber)
     budget: RunBudget = field(init=False)
 
     def __post_init__(self) -> None:

@@ -53,7 +53,6 @@ logger = logging.getLogger(__name__)
 
 # Config keys that change how an operation runs but not what it computes.
 NON_KEY_OPTIONS = frozenset({"cache", "outputPath", "timeout", "idempotencyKey"})
-REDACTED = "[REDACTED]"
 
 
 @dataclass(frozen=True)
@@ -313,19 +312,9 @@ class _Run:
             return None  # the operation itself reports what is missing
 
     def redact(self, value: Any) -> Any:
-        """``value`` with every secret used in this run replaced (for records and answers)."""
-        secrets = self.state.secrets
-        if not secrets:
-            return value
-        if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, REDACTED)
-            return value
-        if isinstance(value, dict):
-            return {key: self.redact(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.redact(item) for item in value]
-        return value
+        """``value`` with every secret this run sent, in every form a later operation could
+        derive, replaced by ``[REDACTED]`` (before results enter the data, records, answers)."""
+        return self.state.secrets.scrub(value)
 
 
 class _SavingClock:
