@@ -8,6 +8,7 @@ call :func:`require_admin`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import Flask, g, request
@@ -51,11 +52,15 @@ class Principal:
             limits=found.limits,
         )
 
-    def permissions(self, credential_ids: frozenset[str] = frozenset()) -> AgentPermissions:
+    def permissions(self, credential_hosts: Mapping[str, tuple[str, ...]] | None = None) -> AgentPermissions:
+        """What the agent may use; ``credential_hosts``: its credential ids, each with the
+        hosts it is bound to (empty: unbound)."""
+        credentials = credential_hosts or {}
         return AgentPermissions(
             allowed_operations=self.allowed_operations,
             allowed_hosts=self.allowed_hosts,
-            credential_ids=credential_ids,
+            credential_ids=frozenset(credentials),
+            credential_hosts={cid: hosts for cid, hosts in credentials.items() if hosts},
         )
 
 

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from a2e.api.auth import Principal
 from a2e.api.events import event_row, record_event
 from a2e.api.state import AppState, state
@@ -28,7 +26,7 @@ from a2e.protocol.model import ExecutionLimits, Workflow
 from a2e.protocol.paths import is_credential_ref
 from a2e.protocol.validate import as_error, permission_only, validate_workflow
 from a2e.protocol.workflow import parse_workflow
-from a2e.store.models import Credential
+from a2e.store.queries.credentials import read_credential_hosts
 
 WorkflowSource = str | list[dict[str, Any]]
 
@@ -76,12 +74,10 @@ def assess(principal: Principal, source: WorkflowSource, *, full: bool = True) -
     except ValidationError as exc:
         report = {"valid": False, "errors": exc.details.get("errors", []), "warnings": []}
         return Assessment(None, report, exc, 400)
-    owned: frozenset[str] = frozenset()
+    owned: dict[str, tuple[str, ...]] = {}
     if any(_references_credentials(op.config) for op in workflow.operations.values()):
         with app_state.db.connection(single_statement=True) as conn:
-            owned = frozenset(conn.scalars(
-                select(Credential.credential_id).where(Credential.agent_id == principal.agent_id)
-            ))
+            owned = read_credential_hosts(conn, principal.agent_id)
     report = validate_workflow(
         workflow, principal.permissions(owned), execution_limits(app_state), REGISTRY, full=full
     )

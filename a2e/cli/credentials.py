@@ -22,11 +22,17 @@ def credentials_group() -> None:
 @credentials_group.command("set")
 @click.argument("agent")
 @click.argument("credential_id")
-def set_credential(agent: str, credential_id: str) -> None:
+@click.option(
+    "--host", "hosts", multiple=True, metavar="HOST",
+    help="Bind the credential to HOST (repeat): it is sent to no other host. Same syntax as "
+         "allowed hosts: api.example.com, 127.0.0.1, *.example.com, *. Without any, unbound.",
+)
+def set_credential(agent: str, credential_id: str, hosts: tuple[str, ...]) -> None:
     """Store CREDENTIAL_ID for AGENT, reading the value from stdin.
 
     The value is used verbatim (store "Bearer abc123" to send that header); one
     trailing newline is dropped. It is encrypted with the server's secret key.
+    Setting it again replaces the value and the hosts.
     """
     value = sys.stdin.read()
     value = value.removesuffix("\n").removesuffix("\r")
@@ -36,21 +42,25 @@ def set_credential(agent: str, credential_id: str) -> None:
         with session_scope(write=True) as session:
             owner = agent_queries.read_agent(session, agent)
             owner_id = owner.id
-            _, created = queries.write_credential(session, box, owner_id, credential_id, value)
+            row, created = queries.write_credential(session, box, owner_id, credential_id, value, hosts)
+            bound = list(row.hosts)
     except queries.InvalidCredential as exc:
         raise click.ClickException(str(exc)) from None
     record_cli_event(config, actions.CREDENTIAL_SET, agent_id=owner_id,
-                     target=f"{agent}/{credential_id}", details={"created": created})
-    emit({"agent": agent, "credential_id": credential_id, "created": created})
+                     target=f"{agent}/{credential_id}", details={"created": created, "hosts": bound})
+    emit({"agent": agent, "credential_id": credential_id, "hosts": bound, "created": created})
 
 
 @credentials_group.command("list")
 @click.argument("agent")
 def list_credentials(agent: str) -> None:
-    """Print AGENT's credential ids as one JSON array (never the values)."""
+    """Print AGENT's credentials as one JSON array of {"credential_id", "hosts",
+    "created_at", "updated_at"} (never the values)."""
     with session_scope() as session:
         owner = agent_queries.read_agent(session, agent)
-        emit(sorted(queries.read_credential_ids(session, owner.id)))
+        emit([{"credential_id": row.credential_id, "hosts": list(row.hosts or []),
+               "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+              for row in queries.read_credentials(session, owner.id)])
 
 
 @credentials_group.command("delete")

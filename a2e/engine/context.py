@@ -95,6 +95,17 @@ class RunState:
         return cls(agent, limits, services, deadline, data)
 
 
+@dataclass(frozen=True)
+class CredentialedHttp:
+    """:meth:`HttpClient.send` with the secrets of the sending operation passed along."""
+
+    client: HttpClient
+    credentials: Mapping[str, tuple[str, ...]]
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        return self.client.send(*args, credentials=self.credentials, **kwargs)
+
+
 class OpContext:
     """What one operation may do: read and write the data model, resolve references,
     tell the time, and (Conditional, Loop) run other operations."""
@@ -105,6 +116,8 @@ class OpContext:
         self._op = op
         self._run_nested = run_nested
         self.attempts: list[dict[str, Any]] = []
+        #: The secrets this operation resolved, each with the hosts it is bound to.
+        self.sent: dict[str, tuple[str, ...]] = {}
 
     @property
     def op_id(self) -> str:
@@ -127,8 +140,9 @@ class OpContext:
         return self._state.limits
 
     @property
-    def http(self) -> HttpClient:
-        return self._state.services.http
+    def http(self) -> CredentialedHttp:
+        """The HTTP client, told which secrets this operation sends (host bindings, redirects)."""
+        return CredentialedHttp(self._state.services.http, self.sent)
 
     @property
     def limiter(self) -> ApiCallLimiter | None:
@@ -194,10 +208,10 @@ class OpContext:
         store = self._state.services.credentials
         if store is None:
             raise PermissionDenied(f"Credential {credential_id!r} is not available")
-        secret = store.get(self.agent_id, credential_id)
-        if secret:
-            self._state.secrets.add(secret)
-        return secret
+        found = store.lookup(self.agent_id, credential_id)
+        self.sent[found.value] = found.hosts
+        self._state.secrets.add(found.value)
+        return found.value
 
     def store(self, storage: str, key: str, value: Any, *, persist: bool = True) -> None:
         """Persist ``value`` for the agent (StoreData; with ``persist=False`` for this run

@@ -21,7 +21,8 @@ from urllib3.exceptions import ReadTimeoutError
 
 from a2e.engine.outbound import OutboundGuard
 from a2e.engine.watchdog import WATCHDOG, Watch
-from a2e.errors import ExecutionError, OperationTimeout
+from a2e.errors import ExecutionError, OperationTimeout, PermissionDenied
+from a2e.protocol.hosts import host_allowed
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers kept when a redirect leaves the origin; the rest (credentials above all) are dropped.
@@ -87,26 +88,33 @@ class HttpClient:
         timeout: float,
         max_bytes: int,
         allowed_hosts: Sequence[str],
+        credentials: Mapping[str, tuple[str, ...]] | None = None,
     ) -> HttpResponse:
         """One attempt: follow up to ``max_redirects`` redirects, each host checked.
 
         ``timeout`` (seconds) bounds the whole attempt as wall time: name resolution,
         connect, request, status line, headers and body of every hop. Any status is returned; transport
         failures raise OperationTimeout, ConnectionFailed, ExecutionError or PermissionDenied.
+
+        ``credentials`` maps each secret the request holds to the hosts it is bound to: every
+        hop's host is checked against them (PermissionDenied), and a redirect to another
+        origin drops the headers that could hold one and is refused when the body holds one.
         """
-        return self._follow(_Request(method, url, headers, body), timeout, max_bytes, allowed_hosts)
+        return self._follow(_Request(method, url, headers, body), timeout, max_bytes, allowed_hosts,
+                            credentials or {})
 
     def _follow(self, request: _Request, timeout: float, max_bytes: int,
-                allowed_hosts: Sequence[str]) -> HttpResponse:
+                allowed_hosts: Sequence[str], credentials: Mapping[str, tuple[str, ...]]) -> HttpResponse:
         deadline = time.monotonic() + timeout
         for _ in range(self.max_redirects + 1):
             target = self.guard.check(request.url, allowed_hosts, _remaining(deadline, request.url))
+            _check_bindings(request, target.host, credentials)
             with self.guard.pinned(target), WATCHDOG.watch(deadline) as watch:
                 response = self._request(request, target.host, deadline, max_bytes, watch)
             location = response.headers.get("location")
             if response.status not in REDIRECT_STATUSES or not location:
                 return response
-            request = _redirected(request, response.status, urljoin(request.url, location))
+            request = _redirected(request, response.status, urljoin(request.url, location), credentials)
         raise ExecutionError(
             f"API call failed: more than {self.max_redirects} redirects",
             details={"maxRedirects": self.max_redirects},
@@ -156,15 +164,56 @@ def _timed_out(host: str) -> OperationTimeout:
                             details={"host": host})
 
 
-def _redirected(request: _Request, status: int, url: str) -> _Request:
-    """The next request of a redirect (303, and 301/302 after a POST, become a bodyless GET)."""
+def _redirected(request: _Request, status: int, url: str,
+                credentials: Mapping[str, tuple[str, ...]]) -> _Request:
+    """The next request of a redirect (303, and 301/302 after a POST, become a bodyless GET).
+
+    To another origin only :data:`CROSS_ORIGIN_HEADERS` go along, and a body that holds a
+    credential (a 307/308 keeps the body) makes the redirect a PermissionDenied."""
     method, body, headers = request.method, request.body, dict(request.headers)
     if status == 303 or (status in (301, 302) and method == "POST"):
         method, body = ("HEAD" if method == "HEAD" else "GET"), None
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
     if _origin(url) != _origin(request.url):
         headers = {k: v for k, v in headers.items() if k.lower() in CROSS_ORIGIN_HEADERS}
+        if any(_holds(body, secret) for secret in credentials):
+            raise PermissionDenied(
+                f"API call refused a {status} redirect to another origin ({_origin_text(url)}): "
+                "the request body holds a credential",
+                details={"statusCode": status},
+                suggestions=["Call the final URL directly, or send the credential in a header "
+                             "(headers are dropped on a redirect to another origin)"],
+            )
     return _Request(method, url, headers, body)
+
+
+def _check_bindings(request: _Request, host: str, credentials: Mapping[str, tuple[str, ...]]) -> None:
+    """PermissionDenied when the request holds a credential bound to hosts other than ``host``."""
+    for secret, hosts in credentials.items():
+        if hosts and not host_allowed(host, hosts) and (
+            _holds(request.body, secret) or any(_holds(v, secret) for v in request.headers.values())
+        ):
+            raise PermissionDenied(
+                f"A credential of this request is bound to other hosts than {host!r}",
+                details={"host": host},
+                suggestions=["Ask an administrator to add the host to the credential's hosts"],
+            )
+
+
+def _holds(value: Any, secret: str) -> bool:
+    """Whether ``secret`` appears in any string of ``value``."""
+    if isinstance(value, str):
+        return secret in value
+    if isinstance(value, Mapping):
+        return any(_holds(k, secret) or _holds(v, secret) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds(item, secret) for item in value)
+    return False
+
+
+def _origin_text(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -10,6 +10,7 @@ from typing import Any
 from a2e.engine.clock import SystemClock
 from a2e.engine.ports import (
     AgentId,
+    BoundSecret,
     CacheHit,
     Clock,
     DuplicateExecution,
@@ -87,14 +88,15 @@ class MemoryResultCache:
 
 
 class MemoryCredentialStore:
-    """Secrets per (agent, credential id)."""
+    """Secrets per (agent, credential id): a value, or ``(value, hosts)`` for a bound one."""
 
-    def __init__(self, secrets: dict[tuple[AgentId, str], str] | None = None) -> None:
+    def __init__(self, secrets: dict[tuple[AgentId, str], str | tuple[str, tuple[str, ...]]] | None = None) -> None:
         self.secrets = dict(secrets or {})
 
-    def get(self, agent_id: AgentId, credential_id: str) -> str:
+    def lookup(self, agent_id: AgentId, credential_id: str) -> BoundSecret:
         try:
-            return self.secrets[(agent_id, credential_id)]
+            found = self.secrets[(agent_id, credential_id)]
+            return BoundSecret(found) if isinstance(found, str) else BoundSecret(*found)
         except KeyError:
             raise PermissionDenied(
                 f"Credential {credential_id!r} is not available to this agent"

@@ -174,8 +174,16 @@ class ResultCache(Protocol):
     def put(self, agent_id: AgentId, op_type: str, key_material: Any, value: Any) -> None: ...
 
 
+@dataclass(frozen=True)
+class BoundSecret:
+    """A credential's value and the hosts it may be sent to (empty: any allowed host)."""
+
+    value: str
+    hosts: tuple[str, ...] = ()
+
+
 class CredentialStore(Protocol):
-    def get(self, agent_id: AgentId, credential_id: str) -> str:
+    def lookup(self, agent_id: AgentId, credential_id: str) -> BoundSecret:
         """The secret; raises :class:`a2e.errors.PermissionDenied` unless the agent owns it."""
 
 

@@ -142,6 +142,17 @@ def _legacy_number(part: str) -> int:
     return int(part)
 
 
+_ENTRY_NAME = re.compile(r"^(\*|(\*\.)?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63})$")
+
+
+def is_host_entry(entry: str) -> bool:
+    """Whether ``entry`` is in allowed-hosts syntax: an exact host or IP, ``*.domain`` or ``*``."""
+    host = entry.strip().lower().removeprefix("[").removesuffix("]")
+    if _ip_literal(host) is not None:
+        return True
+    return bool(_ENTRY_NAME.match(host))
+
+
 def host_allowed(host: str, allowed_hosts: Iterable[str]) -> bool:
     """Whether an agent with ``allowed_hosts`` may reach ``host``.
 

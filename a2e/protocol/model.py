@@ -66,6 +66,8 @@ class AgentPermissions:
     allowed_operations: frozenset[str] | None = None
     allowed_hosts: tuple[str, ...] = ()
     credential_ids: frozenset[str] = field(default_factory=frozenset)
+    #: The hosts each bound credential may be sent to (unbound credentials are absent).
+    credential_hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -140,10 +140,11 @@ def _check_permissions(
             kind=PERMISSION,
             suggestion=f"allowed: {', '.join(sorted(allowed)) or 'none'}",
         )
-    for url in spec.urls(op.config):
+    urls = list(spec.urls(op.config))
+    for url in urls:
         _check_host(found, op, url, permissions.allowed_hosts)
     for value in spec.credential_values(op.config):
-        _check_credentials(found, op, value, permissions.credential_ids)
+        _check_credentials(found, op, value, permissions, urls)
 
 
 def _check_host(found: _Collector, op: Operation, url: Any, allowed_hosts: tuple[str, ...]) -> None:
@@ -176,13 +177,31 @@ def _refusal(host: str) -> str:
     return f"host {host} is not among this agent's allowed hosts"
 
 
-def _check_credentials(found: _Collector, op: Operation, value: Any, credential_ids: frozenset[str]) -> None:
+def _check_credentials(found: _Collector, op: Operation, value: Any, permissions: AgentPermissions,
+                       urls: list[Any]) -> None:
     for ref in _credential_refs(value):
         credential_id = ref.get("id") if isinstance(ref, Mapping) else None
         if not isinstance(credential_id, str):
             found.error(op, 'a credentialRef must be {"id": "<credential id>"}')
-        elif credential_id not in credential_ids:
+        elif credential_id not in permissions.credential_ids:
             found.error(op, f"credential {credential_id!r} is not available to this agent", kind=PERMISSION)
+        elif credential_id in permissions.credential_hosts:
+            for url in urls:
+                _check_binding(found, op, credential_id, permissions.credential_hosts[credential_id], url)
+
+
+def _check_binding(found: _Collector, op: Operation, credential_id: str, hosts: tuple[str, ...],
+                   url: Any) -> None:
+    """A bound credential only toward its hosts (a templated host is checked at run time)."""
+    if not isinstance(url, str) or _host_is_templated(url):
+        return
+    try:
+        host = host_of(url)
+    except A2EError:
+        return  # _check_host reports the URL
+    if not host_allowed(host, hosts):
+        found.error(op, f"credential {credential_id!r} is bound to {', '.join(hosts)}, not to host {host}",
+                    kind=PERMISSION, suggestion="ask an admin to add the host to the credential's hosts")
 
 
 def _credential_refs(value: Any) -> Iterator[Any]:

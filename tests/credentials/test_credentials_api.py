@@ -95,8 +95,8 @@ def test_admin_api_manages_credentials_and_never_returns_values(client, admin, m
     missing = client.delete("/api/v1/admin/agents/alice/credentials/api-token", headers=auth(admin))
     assert missing.status_code == 404 and missing.json["error"]["type"] == "NotFoundError"
     assert [(e["action"], e["target"], e["details"]) for e in audit.events] == [
-        ("credential.set", "alice/api-token", {"credential_id": "api-token", "created": True}),
-        ("credential.set", "alice/api-token", {"credential_id": "api-token", "created": False}),
+        ("credential.set", "alice/api-token", {"credential_id": "api-token", "created": True, "hosts": []}),
+        ("credential.set", "alice/api-token", {"credential_id": "api-token", "created": False, "hosts": []}),
         ("credential.deleted", "alice/api-token", {"credential_id": "api-token"}),
     ]
 
@@ -105,6 +105,8 @@ def test_admin_api_manages_credentials_and_never_returns_values(client, admin, m
     ("/api/v1/admin/agents/alice/credentials/bad%20id", {"value": "x"}, 400),
     ("/api/v1/admin/agents/alice/credentials/ok", {"value": ""}, 400),
     ("/api/v1/admin/agents/alice/credentials/ok", {}, 400),
+    ("/api/v1/admin/agents/alice/credentials/ok", {"value": "x", "hosts": ["not a host"]}, 400),
+    ("/api/v1/admin/agents/alice/credentials/ok", {"value": "x", "hosts": "api.example.com"}, 400),
     ("/api/v1/admin/agents/nobody/credentials/ok", {"value": "x"}, 404),
 ])
 def test_bad_requests_are_clear_4xx(client, admin, make_agent, path, body, status):
@@ -170,9 +172,9 @@ def test_another_agent_cannot_use_it(client, app, admin, make_agent, httpserver)
     assert len(httpserver.log) == 0
     with app.app_context():
         store = app.extensions["a2e"].services.credentials
-        assert store.get(alice.agent_id, "api-token") == SECRET_VALUE
+        assert store.lookup(alice.agent_id, "api-token").value == SECRET_VALUE
         with pytest.raises(PermissionDenied):
-            store.get(bob.agent_id, "api-token")
+            store.lookup(bob.agent_id, "api-token")
 
 
 def test_a_value_stored_under_another_secret_key_is_a_clear_error(app, admin, make_agent, db):
@@ -181,7 +183,7 @@ def test_a_value_stored_under_another_secret_key_is_a_clear_error(app, admin, ma
     with db.session(write=True) as session:
         write_credential(session, SecretBox("some-other-key"), alice.agent_id, "api-token", "v")
     with pytest.raises(ExecutionError, match="secret key"):
-        SqlCredentialStore(state.db, SecretBox(state.secret_key)).get(alice.agent_id, "api-token")
+        SqlCredentialStore(state.db, SecretBox(state.secret_key)).lookup(alice.agent_id, "api-token")
 
 
 @pytest.fixture
@@ -198,10 +200,12 @@ def test_cli_sets_lists_and_deletes(run_cli, make_agent, app):
     alice = make_agent("alice")
     set_result = run_cli("credentials", "set", "alice", "api-token", stdin=SECRET_VALUE + "\n")
     assert NEEDLE not in set_result.output
-    assert json.loads(run_cli("credentials", "list", "alice").stdout) == ["api-token"]
+    listed = json.loads(run_cli("credentials", "list", "alice").stdout)
+    assert [(item["credential_id"], item["hosts"]) for item in listed] == [("api-token", [])]
+    assert set(listed[0]) == {"credential_id", "hosts", "created_at", "updated_at"}
     with app.app_context():
         store = app.extensions["a2e"].services.credentials
-        assert store.get(alice.agent_id, "api-token") == SECRET_VALUE  # newline dropped, same key
+        assert store.lookup(alice.agent_id, "api-token").value == SECRET_VALUE  # newline dropped, same key
     run_cli("credentials", "delete", "alice", "api-token")
     assert json.loads(run_cli("credentials", "list", "alice").stdout) == []
     assert "no credential" in run_cli("credentials", "delete", "alice", "api-token", ok=False).output

@@ -29,15 +29,15 @@ blp.before_request(require_admin)
 
 
 def describe(row: Credential) -> dict[str, Any]:
-    return {"credential_id": row.credential_id, "created_at": row.created_at,
-            "updated_at": row.updated_at}
+    return {"credential_id": row.credential_id, "hosts": list(row.hosts or []),
+            "created_at": row.created_at, "updated_at": row.updated_at}
 
 
 @blp.route("/<agent_ref>/credentials")
 class Credentials(MethodView):
     @blp.response(200, CredentialSchema(many=True))
     def get(self, agent_ref: str) -> list[dict[str, Any]]:
-        """List an agent's credential ids"""
+        """List an agent's credentials: ids, hosts and timestamps (never values)"""
         with state().db.session() as session:
             agent = agent_or_404(session, agent_ref)
             return [describe(row) for row in queries.read_credentials(session, agent.id)]
@@ -48,19 +48,21 @@ class CredentialById(MethodView):
     @blp.arguments(CredentialValueSchema)
     @blp.response(200, CredentialSchema)
     def put(self, body: dict[str, Any], agent_ref: str, credential_id: str) -> dict[str, Any]:
-        """Store or replace a credential's value"""
+        """Store or replace a credential's value and the hosts it is bound to"""
         app_state = state()
         try:
             with app_state.db.session(write=True) as session:
                 agent = agent_or_404(session, agent_ref)
                 row, created = queries.write_credential(
-                    session, SecretBox(app_state.secret_key), agent.id, credential_id, body["value"]
+                    session, SecretBox(app_state.secret_key), agent.id, credential_id, body["value"],
+                    body["hosts"],
                 )
                 described, agent_id, agent_name = describe(row), agent.id, agent.name
         except queries.InvalidCredential as exc:
             abort(400, message=str(exc))
         record_event(actions.CREDENTIAL_SET, target=f"{agent_name}/{credential_id}", agent_id=agent_id,
-                     details={"credential_id": credential_id, "created": created})
+                     details={"credential_id": credential_id, "created": created,
+                              "hosts": described["hosts"]})
         return described
 
     @blp.response(204)

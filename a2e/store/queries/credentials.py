@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
 from a2e.crypto import SecretBox
+from a2e.protocol.hosts import is_host_entry
 from a2e.store.models import Credential
 
 CREDENTIAL_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -21,6 +22,14 @@ MAX_VALUE_CHARS = 16_384
 
 class InvalidCredential(ValueError):
     """A credential id or value that cannot be stored (the message never quotes the value)."""
+
+
+def check_hosts(hosts: Sequence[str]) -> list[str]:
+    """The hosts a credential is bound to, without duplicates; InvalidCredential for a bad one."""
+    for host in hosts:
+        if not isinstance(host, str) or not is_host_entry(host):
+            raise InvalidCredential(f"{str(host)[:200]!r} is not a host, '*.domain' or '*'")
+    return list(dict.fromkeys(host.strip().lower() for host in hosts))
 
 
 def check_credential(credential_id: str, value: str) -> None:
@@ -40,37 +49,49 @@ def _context(agent_id: int, credential_id: str) -> bytes:
 
 
 def write_credential(
-    session: Session, box: SecretBox, agent_id: int, credential_id: str, value: str
+    session: Session, box: SecretBox, agent_id: int, credential_id: str, value: str,
+    hosts: Sequence[str] = (),
 ) -> tuple[Credential, bool]:
-    """Create or replace a credential; ``(row, created)``."""
+    """Create or replace a credential (value and hosts: no hosts is unbound); ``(row, created)``."""
     check_credential(credential_id, value)
+    bound = check_hosts(hosts)
     sealed = box.seal(value, context=_context(agent_id, credential_id))
     row = session.get(Credential, (agent_id, credential_id))
     created = row is None
     if row is None:
-        row = Credential(agent_id=agent_id, credential_id=credential_id, ciphertext=sealed)
+        row = Credential(agent_id=agent_id, credential_id=credential_id, ciphertext=sealed, hosts=bound)
         session.add(row)
     else:
         row.ciphertext = sealed
+        row.hosts = bound
     session.flush()
     return row, created
 
 
 def read_credential_value(
     session: Session, box: SecretBox, agent_id: int, credential_id: str
-) -> str | None:
-    """The plaintext of the agent's credential, or None when it has none by that id.
+) -> tuple[str, tuple[str, ...]] | None:
+    """The plaintext of the agent's credential and the hosts it is bound to, or None when
+    it has none by that id.
 
     Raises :class:`a2e.crypto.SealedValueError` when the stored value does not open.
     """
-    sealed = session.scalar(
-        select(Credential.ciphertext).where(
+    row = session.execute(
+        select(Credential.ciphertext, Credential.hosts).where(
             Credential.agent_id == agent_id, Credential.credential_id == credential_id
         )
-    )
-    if sealed is None:
+    ).first()
+    if row is None:
         return None
-    return box.open(sealed, context=_context(agent_id, credential_id))
+    return box.open(row.ciphertext, context=_context(agent_id, credential_id)), tuple(row.hosts or ())
+
+
+def read_credential_hosts(conn: Session | Connection, agent_id: int) -> dict[str, tuple[str, ...]]:
+    """Every credential id of the agent with the hosts it is bound to (empty: unbound)."""
+    rows = conn.execute(
+        select(Credential.credential_id, Credential.hosts).where(Credential.agent_id == agent_id)
+    )
+    return {row.credential_id: tuple(row.hosts or ()) for row in rows}
 
 
 def read_credentials(session: Session, agent_id: int) -> Sequence[Credential]:
@@ -78,13 +99,6 @@ def read_credentials(session: Session, agent_id: int) -> Sequence[Credential]:
     return session.scalars(
         select(Credential).where(Credential.agent_id == agent_id).order_by(Credential.credential_id)
     ).all()
-
-
-def read_credential_ids(session: Session, agent_id: int) -> frozenset[str]:
-    """The ids of the agent's credentials (for validation and capabilities)."""
-    return frozenset(
-        session.scalars(select(Credential.credential_id).where(Credential.agent_id == agent_id))
-    )
 
 
 def delete_credential(session: Session, agent_id: int, credential_id: str) -> bool:
