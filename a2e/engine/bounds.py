@@ -1,14 +1,15 @@
 """What a run may hold: ``max_value_bytes`` per value, ``max_run_bytes`` in all, ``max_steps``.
 
 Each operation's output is measured as it is written, before the next step runs, with
-:func:`json_size`: the length of the value's compact JSON in UTF-8, counted without
-building it (string escapes are not counted). A run's bytes are the sizes of every value
+:func:`json_size`: the length of the value's compact JSON text (ASCII, as the run record
+stores it; non-ASCII characters count as their ``\\uXXXX`` escapes). A run's bytes are the sizes of every value
 its steps wrote plus :data:`STEP_RECORD_BYTES` per step record, so the execute response's
 ``results`` and the run record's step results each stay within ``max_run_bytes``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,15 @@ _SCALAR_BYTES = {type(None): 4, bool: 5, int: 8, float: 12}
 
 
 def json_size(value: Any) -> int:
+    """The length of ``value`` as compact JSON (the C encoder: a transient copy of the text,
+    cheaper than walking the value in Python); values nested too deeply for it are walked."""
+    try:
+        return len(json.dumps(value, separators=(",", ":"), default=str))
+    except (RecursionError, ValueError):
+        return _walked_size(value)
+
+
+def _walked_size(value: Any) -> int:
     """The approximate size of ``value`` as compact JSON (UTF-8), without serialising it."""
     size = 0
     stack = [value]

@@ -12,11 +12,14 @@ every string, and every key, of a value before it enters the run's data.
 from __future__ import annotations
 
 import base64
+import json
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f\x7f\u2028\u2029]')
 SCHEMES = ("bearer ", "basic ", "token ")
 
 
@@ -44,8 +47,10 @@ def _base64_forms(raw: bytes) -> set[str]:
     return forms | {form.replace("+", "-").replace("/", "_") for form in forms}
 
 
-def derived_forms(secret: str) -> set[str]:
-    """Every form of ``secret`` the scrubber replaces (empty strings excluded)."""
+@lru_cache(maxsize=128)
+def derived_forms(secret: str) -> frozenset[str]:
+    """Every form of ``secret`` the scrubber replaces (empty strings excluded; kept for the
+    secrets used most recently, so a run does not derive them again)."""
     forms: set[str] = set()
     for core in _cores(secret):
         raw = core.encode("utf-8")
@@ -54,41 +59,62 @@ def derived_forms(secret: str) -> set[str]:
         forms |= {raw.hex(), raw.hex().upper()}
         for encoded in (quote(core, safe=""), quote(core), quote_plus(core)):
             forms |= {encoded, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded)}
-    return {form for form in forms if form}
+    return frozenset(form for form in forms if form)
 
 
 class Scrubber:
-    """The secrets one run has sent, as one pattern over all their derived forms."""
+    """The secrets one run has sent, and all their derived forms (longest first, so a form
+    inside another is not replaced before the outer one)."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._forms: tuple[str, ...] = ()
+        self._escaped = False  # a form that JSON text would escape: always walk the value
 
     def __bool__(self) -> bool:
         return bool(self._secrets)
 
-    def __iter__(self):  # the plain secrets (for checks that need them as sent)
-        return iter(self._secrets)
-
     def add(self, secret: str) -> None:
         if secret and secret not in self._secrets:
             self._secrets.add(secret)
-            forms = set().union(*(derived_forms(s) for s in self._secrets))
-            # longest first, so a form inside another is not replaced before the outer one
-            self._pattern = re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+            forms = frozenset().union(*(derived_forms(s) for s in self._secrets))
+            self._forms = tuple(sorted(forms, key=len, reverse=True))
+            self._escaped = any(_JSON_ESCAPED.search(form) for form in forms)
 
     def scrub(self, value: Any) -> Any:
-        """``value`` with every derived form of every secret replaced, keys included."""
-        if self._pattern is None:
+        """``value`` with every derived form of every secret replaced, keys included.
+
+        Done on the value's JSON text where it can be (a substring search and replace per
+        form, then one parse: all in C); the value is walked instead when a form holds a
+        character JSON escapes, or when a replacement fell outside a string."""
+        if not self._forms:
             return value
-        return _scrub(value, self._pattern)
+        if isinstance(value, str):
+            return self._replace(value)
+        if not self._escaped:
+            try:
+                text = json.dumps(value, ensure_ascii=False, default=str)
+            except (RecursionError, ValueError):
+                return self._walk(value)
+            if not any(form in text for form in self._forms):
+                return value
+            try:
+                return json.loads(self._replace(text))
+            except (RecursionError, ValueError):
+                pass
+        return self._walk(value)
 
+    def _replace(self, text: str) -> str:
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
 
-def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
-    if isinstance(value, str):
-        return pattern.sub(REDACTED, value)
-    if isinstance(value, dict):
-        return {_scrub(key, pattern): _scrub(item, pattern) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_scrub(item, pattern) for item in value]
-    return value
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._replace(value)
+        if isinstance(value, dict):
+            return {self._walk(key): self._walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._walk(item) for item in value]
+        return value

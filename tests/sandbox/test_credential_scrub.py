@@ -124,3 +124,16 @@ def test_an_echoed_secret_never_enters_the_run(client, admin, make_agent, db, ht
             assert form not in place, (form, place[:300])
     assert TOKEN.encode() not in base64.b64decode(ran.json["results"]["again"])
     assert TOKEN.encode() not in bytes.fromhex(again.json["results"]["read"])
+
+
+@pytest.mark.parametrize("secret", ["Basic dXNlcjpwYXNz-long", 'Bearer with "quotes" and \\ slash', "12345678"])
+def test_the_scrub_replaces_strings_and_keys_and_leaves_other_values(secret):
+    scrubber = Scrubber()
+    scrubber.add(secret)
+    token = secret.split(" ", 1)[-1]
+    value = {"n": 12345678, "list": [f"x{secret}y", {token: True}], "none": None, "ok": "plain"}
+    scrubbed = scrubber.scrub(value)
+    assert scrubbed["n"] == 12345678 and scrubbed["none"] is None and scrubbed["ok"] == "plain"
+    assert scrubbed["list"][0] == "x[REDACTED]y"
+    assert scrubbed["list"][1] == {"[REDACTED]": True}
+    assert scrubber.scrub({"untouched": [1, "a"]}) == {"untouched": [1, "a"]}
