@@ -64,7 +64,7 @@ def admin(make_agent):
 def test_derived_forms_cover_the_token_and_its_encodings():
     forms = derived_forms(SECRET)
     for form in forms_of_interest():
-        assert form in forms or any(form.startswith(f) or f in form for f in forms), form
+        assert form in forms, form
     scrubber = Scrubber()
     scrubber.add(SECRET)
     prefixed = base64.b64encode(b"xy" + TOKEN.encode() + b"z").decode()

@@ -4,13 +4,10 @@ it is written, and a real server's peak memory while an amplification is refused
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
-import pytest
 import requests
-from werkzeug import Response
 
 from a2e.engine.bounds import STEP_RECORD_BYTES, json_size
 from tests.api.workflow_helpers import jsonl, op
