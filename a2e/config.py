@@ -142,6 +142,10 @@ class ExecutionSchema(_Section):
     max_steps = fields.Integer(load_default=10_000, strict=True, validate=validate.Range(min=1))
 
 
+class MetricsSchema(_Section):
+    public = fields.Boolean(load_default=False)
+
+
 class ConfigSchema(_Section):
     """Every section is required here; :func:`parse_settings` fills absent ones with ``{}``
     so that their own defaults are loaded."""
@@ -155,6 +159,7 @@ class ConfigSchema(_Section):
     server = fields.Nested(ServerSchema, required=True)
     security = fields.Nested(SecuritySchema, required=True)
     execution = fields.Nested(ExecutionSchema, required=True)
+    metrics = fields.Nested(MetricsSchema, required=True)
 
 
 # -- the typed result ----------------------------------------------------------------
@@ -172,6 +177,7 @@ class Settings:
     server: Mapping[str, Any]
     security: Mapping[str, Any]
     execution: Mapping[str, Any]
+    metrics: Mapping[str, Any]
     secret_key: str | None = field(default=None, repr=False)
     log_dir: str = "logs"
     source: str | None = None
@@ -221,6 +227,7 @@ def parse_settings(
         server=loaded["server"],
         security=loaded["security"],
         execution=loaded["execution"],
+        metrics=loaded["metrics"],
         secret_key=env.get("A2E_SECRET_KEY") or None,
         log_dir=env.get("A2E_LOG_DIR") or "logs",
         source=source,

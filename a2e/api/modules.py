@@ -12,6 +12,7 @@ from a2e.api.audit import resources as admin_audit
 from a2e.api.cache import resources as cache
 from a2e.api.capabilities import resources as capabilities
 from a2e.api.credentials import resources as admin_credentials
+from a2e.api import dashboard
 from a2e.api.executions import resources as executions
 from a2e.api.limits import resources as rate_limits
 from a2e.api.saved_workflows import resources as saved_workflows
@@ -31,4 +32,5 @@ MODULES = (
     saved_workflows,
     store,
     cache,
+    dashboard,
 )
