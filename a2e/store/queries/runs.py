@@ -101,6 +101,13 @@ def read_run_by_execution_id(session: Session, agent_id: int, execution_id: str)
     )
 
 
+def read_runs_by_execution_id(session: Session, execution_id: str, limit: int = 2) -> Sequence[Run]:
+    """Runs of any agent with this execution id (unique per agent only)."""
+    return session.scalars(
+        select(Run).where(Run.execution_id == execution_id).order_by(Run.id).limit(limit)
+    ).all()
+
+
 def read_runs(
     session: Session,
     *,
@@ -109,8 +116,10 @@ def read_runs(
     status: str | None = None,
     execution_id: str | None = None,
     before_id: int | None = None,
+    since: datetime | None = None,
 ) -> Sequence[Run]:
-    """Newest first; ``before_id`` is the keyset cursor (the last id of the previous page)."""
+    """Newest first; ``before_id`` is the keyset cursor (the last id of the previous page);
+    ``since``: only runs started then or later."""
     query = select(Run)
     if agent_id is not None:
         query = query.where(Run.agent_id == agent_id)
@@ -120,6 +129,8 @@ def read_runs(
         query = query.where(Run.execution_id == execution_id)
     if before_id is not None:
         query = query.where(Run.id < before_id)
+    if since is not None:
+        query = query.where(Run.started_at >= since)
     return session.scalars(query.order_by(Run.id.desc()).limit(limit)).all()
 
 
