@@ -24,7 +24,7 @@ from typing import Any
 
 from benchmarks.common import REPO, Figure, Goal, log, skipped, table
 
-MODULES = ("e2e", "limiter", "cache_retry", "growth", "runpath", "sandbox_cost")
+MODULES = ("e2e", "limiter", "cache_retry", "growth", "runpath", "sandbox_cost", "dashboard")
 
 
 def run_here(name: str, quick: bool) -> dict[str, Any]:

@@ -10,5 +10,5 @@ from a2e.api.dashboard import page, prometheus, resources
 
 def init_app(app: Flask, api: Api) -> None:
     api.register_blueprint(resources.blp)
-    prometheus.init_app(app)
-    app.register_blueprint(page.blp)
+    prometheus.init_app(app, api)
+    api.register_blueprint(page.blp)

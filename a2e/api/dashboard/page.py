@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from flask import Blueprint, Response, abort
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
 
 ASSETS = files("a2e.api.dashboard") / "static"
 MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
@@ -16,14 +18,14 @@ MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css
 POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
           "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 
-blp = Blueprint("dashboard_page", __name__)
+blp = Blueprint("dashboard_page", __name__, description="The dashboard page (needs no key)")
 
 
 def asset(name: str) -> Response:
     suffix = name[name.rfind("."):]
     path = ASSETS / name
     if suffix not in MEDIA_TYPES or "/" in name or not path.is_file():
-        abort(404)
+        abort(404, message=f"no dashboard asset {name!r}")
     response = Response(path.read_bytes(), content_type=f"{MEDIA_TYPES[suffix]}; charset=utf-8")
     response.headers.update({
         "Content-Security-Policy": POLICY, "X-Content-Type-Options": "nosniff",
@@ -32,11 +34,18 @@ def asset(name: str) -> Response:
     return response
 
 
-@blp.get("/dashboard")
-def dashboard() -> Response:
-    return asset("dashboard.html")
+@blp.route("/dashboard")
+class DashboardPage(MethodView):
+    @blp.response(200, description="the page", content_type="text/html")
+    def get(self) -> Response:
+        """The dashboard page; it asks for an admin key"""
+        return asset("dashboard.html")
 
 
-@blp.get("/dashboard/assets/<name>")
-def dashboard_asset(name: str) -> Response:
-    return asset(name)
+@blp.route("/dashboard/assets/<name>")
+class DashboardAsset(MethodView):
+    @blp.response(200, description="the page's script or stylesheet", content_type="text/plain")
+    @blp.alt_response(404, description="no such asset")
+    def get(self, name: str) -> Response:
+        """The dashboard's script and stylesheet"""
+        return asset(name)

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, Response
+from flask import Flask
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Api, Blueprint
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -38,7 +42,7 @@ from a2e.store.session import Database
 STATUSES = (*RUN_STATUSES, "queued", "cancelled")
 LIMITS = tuple(key for rules in RULES.values() for key, _ in rules)
 
-blp = Blueprint("prometheus", __name__)
+blp = Blueprint("prometheus", __name__, description="Prometheus metrics, read from the database")
 
 
 class DatabaseCollector(Collector):
@@ -113,15 +117,21 @@ def refusal() -> Response | None:
     return response
 
 
-@blp.get("/metrics")
-def metrics() -> Response:
-    denied = refusal()
-    if denied is not None:
-        return denied
-    flush_local_counters()
-    registry: CollectorRegistry = state().services["prometheus_registry"]
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST,
-                    headers={"Cache-Control": "no-store"})
+@blp.route("/metrics")
+class Metrics(MethodView):
+    @blp.response(200, description="the text exposition format (version 0.0.4)",
+                  content_type="text/plain")
+    @blp.alt_response(401, description="no key, or a key that is not valid")
+    @blp.alt_response(403, description="an agent's key (an admin key is needed)")
+    def get(self) -> Response:
+        """Prometheus metrics (admin key as a Bearer token, unless metrics.public)"""
+        denied = refusal()
+        if denied is not None:
+            return denied
+        flush_local_counters()
+        registry: CollectorRegistry = state().services["prometheus_registry"]
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST,
+                        headers={"Cache-Control": "no-store"})
 
 
 def registry_for(db: Database) -> CollectorRegistry:
@@ -130,6 +140,6 @@ def registry_for(db: Database) -> CollectorRegistry:
     return registry
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(blp)
+def init_app(app: Flask, api: Api) -> None:
+    api.register_blueprint(blp)
     app.extensions["a2e"].services["prometheus_registry"] = registry_for(app.extensions["a2e"].db)
