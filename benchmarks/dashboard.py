@@ -38,8 +38,8 @@ from benchmarks.common import (
 from benchmarks.growth import AGENTS, STEPS_PER_RUN, explain, fill
 
 CALLS = {
-    "dashboard metrics, 7 days": ("/api/v1/dashboard/metrics?days=7", "runs"),
-    "dashboard metrics, 7 days, one agent": ("/api/v1/dashboard/metrics?days=7&agent=bench-0", "runs"),
+    "dashboard metrics, 7 days": ("/api/v1/dashboard/metrics?days=7", "run"),
+    "dashboard metrics, 7 days, one agent": ("/api/v1/dashboard/metrics?days=7&agent=bench-0", "run"),
     "GET /metrics": ("/metrics", "run"),
 }
 

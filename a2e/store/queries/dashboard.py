@@ -2,7 +2,8 @@
 
 A :class:`Scope` is the period (whole UTC days up to now), optionally one agent and one
 saved workflow. Run figures count runs *started* in the period; step figures count the
-steps of those runs. Rate-limit rejections come from the ``rate_limit_rejections`` view
+steps started in the period (of the agent's or workflow's runs), so that they are read
+from the step indexes of migration 0008 without visiting the runs. Rate-limit rejections come from the ``rate_limit_rejections`` view
 (windows that started in the period) and cache counters from ``cache_efficiency``:
 those counters are running totals per agent and type, so the period does not apply to
 them (``cached_steps`` is the period's figure). Rows are plain dicts ready for JSON.
@@ -15,7 +16,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, column, func, or_, select, table
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -75,6 +87,23 @@ class Scope:
             query = query.where(Run.saved_workflow_name == self.workflow)
         return query
 
+    def steps(self, query: Select[Any], *, join_runs: bool = False) -> Select[Any]:
+        """``query`` over ``run_steps`` restricted to the scope's steps; ``runs`` is
+        joined when a filter (or ``join_runs``) needs it."""
+        query = query.where(RunStep.started_at >= self.since)
+        if join_runs or self.agent_id is not None or self.workflow is not None:
+            query = query.join(Run, Run.id == RunStep.run_id)
+        if self.agent_id is not None:
+            query = query.where(Run.agent_id == self.agent_id)
+        if self.workflow is not None:
+            query = query.where(Run.saved_workflow_name == self.workflow)
+        return query
+
+
+#: As the partial index ``ix_run_steps_retried`` says it (a literal, so the planner
+#: can match the index's predicate).
+RETRIED = json_array_length(RunStep.attempts) > literal_column("1")
+
 
 def _count(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -90,7 +119,10 @@ def _rate(part: int, whole: int) -> float | None:
 
 # -- the dashboard -----------------------------------------------------------------------
 
-def read_overview(session: Session, scope: Scope) -> dict[str, Any]:
+def read_overview(
+    session: Session, scope: Scope, by_agent: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The period's totals; ``by_agent``: :func:`read_success_rate_by_agent` if read already."""
     status = Run.status
     row = session.execute(scope.runs(select(
         func.count().label("total"),
@@ -115,7 +147,8 @@ def read_overview(session: Session, scope: Scope) -> dict[str, Any]:
         "success_rate": _rate(row.succeeded, finished),
         "average_duration_ms": _ms(row.average),
         "total_agents": row.agents,
-        "top_agents": read_success_rate_by_agent(session, scope)[:TOP_AGENTS],
+        "top_agents": (by_agent if by_agent is not None
+                       else read_success_rate_by_agent(session, scope))[:TOP_AGENTS],
     }
 
 
@@ -143,12 +176,12 @@ def read_timeline(session: Session, scope: Scope) -> list[dict[str, Any]]:
 
 def read_operations(session: Session, scope: Scope) -> list[dict[str, Any]]:
     """Per operation type over the period's steps, most used first."""
-    query = scope.runs(select(
+    query = scope.steps(select(
         RunStep.op_type, func.count().label("count"),
         func.avg(RunStep.duration_ms).label("average"),
         func.coalesce(func.sum(RunStep.duration_ms), 0).label("total"),
         _count(RunStep.status == "failed").label("failures"),
-    ).join(Run, Run.id == RunStep.run_id)).group_by(RunStep.op_type)
+    ).select_from(RunStep)).group_by(RunStep.op_type)
     rows = session.execute(query.order_by(func.count().desc(), RunStep.op_type))
     return [
         {"operation_type": row.op_type, "count": row.count,
@@ -275,16 +308,14 @@ def _near_limits(session: Session, scope: Scope) -> list[dict[str, Any]]:
 def read_retry(session: Session, scope: Scope) -> dict[str, Any]:
     """Retries of the period's steps: extra attempts, retried steps, runs that succeeded
     with a retried step that succeeded (recovered), retried steps that failed (give-ups)."""
-    attempts = json_array_length(RunStep.attempts)
-    retried = attempts > 1
-    row = session.execute(scope.runs(select(
-        func.coalesce(func.sum(case((retried, attempts - 1), else_=0)), 0).label("retries"),
-        _count(retried).label("retried_steps"),
+    row = session.execute(scope.steps(select(
+        func.coalesce(func.sum(json_array_length(RunStep.attempts) - 1), 0).label("retries"),
+        func.count().label("retried_steps"),
         func.count(func.distinct(case(
-            (and_(retried, RunStep.status == "succeeded", Run.status == "succeeded"), Run.id)))
+            (and_(RunStep.status == "succeeded", Run.status == "succeeded"), Run.id)))
         ).label("recovered_runs"),
-        _count(and_(retried, RunStep.status == "failed")).label("give_ups"),
-    ).join(Run, Run.id == RunStep.run_id))).one()
+        _count(RunStep.status == "failed").label("give_ups"),
+    ).select_from(RunStep).where(RETRIED), join_runs=True)).one()
     return {"retries": int(row.retries), "retried_steps": row.retried_steps,
             "recovered_runs": row.recovered_runs, "give_ups": row.give_ups}
 
@@ -301,9 +332,8 @@ def read_cache(session: Session, scope: Scope) -> dict[str, Any]:
         entries = entries.where(CacheEntry.agent_id == scope.agent_id)
     totals = {name: int(value) for name, value in session.execute(counters).one()._mapping.items()}
     count, size = session.execute(entries).one()
-    cached = session.scalar(scope.runs(
-        select(func.count()).select_from(RunStep).join(Run, Run.id == RunStep.run_id)
-        .where(RunStep.cached.is_(True))))
+    cached = session.scalar(scope.steps(
+        select(func.count()).select_from(RunStep).where(RunStep.cached)))
     return {
         "hits": totals["hits"], "misses": totals["misses"],
         "hit_rate": _rate(totals["hits"], totals["hits"] + totals["misses"]),
@@ -319,14 +349,15 @@ def read_period(scope: Scope) -> dict[str, Any]:
 
 def read_metrics(session: Session, scope: Scope) -> dict[str, Any]:
     """Every part of the dashboard document."""
+    by_agent = read_success_rate_by_agent(session, scope)
     return {
         "period": read_period(scope),
-        "overview": read_overview(session, scope),
+        "overview": read_overview(session, scope, by_agent),
         "timeline": read_timeline(session, scope),
         "operations": read_operations(session, scope),
         "recent_executions": read_recent_executions(session, scope),
         "duration_distribution": read_duration_distribution(session, scope),
-        "success_rate_by_agent": read_success_rate_by_agent(session, scope),
+        "success_rate_by_agent": by_agent,
         "rate_limiting": read_rate_limiting(session, scope),
         "retry": read_retry(session, scope),
         "cache": read_cache(session, scope),
@@ -390,9 +421,9 @@ def read_counters(session: Session) -> Counters:
     rejections = {f"{kind}_per_{period}": int(n) for kind, period, n in session.execute(
         select(REJECTIONS.c.kind, REJECTIONS.c.period, func.sum(REJECTIONS.c.rejected))
         .group_by(REJECTIONS.c.kind, REJECTIONS.c.period))}
-    attempts = json_array_length(RunStep.attempts)
-    retries = session.scalar(select(func.coalesce(func.sum(attempts - 1), 0)).where(
-        RunStep.op_type == "ApiCall", attempts > 1))
+    retries = session.scalar(select(
+        func.coalesce(func.sum(json_array_length(RunStep.attempts) - 1), 0)
+    ).where(RETRIED, RunStep.op_type == "ApiCall"))
     hits, misses = session.execute(select(
         func.coalesce(func.sum(CACHE.c.hits), 0), func.coalesce(func.sum(CACHE.c.misses), 0))).one()
     entries, size = session.execute(
