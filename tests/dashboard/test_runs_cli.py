@@ -8,6 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from a2e.cli import cli
+from tests.api.workflow_helpers import jsonl, op
+from tests.helpers import auth
 
 
 @pytest.fixture
@@ -63,3 +65,15 @@ def test_show_and_list_errors(runs, played):
     assert "no agent named" in runs("list", "--agent", "nobody", code=1)
     assert "Invalid value" in runs("list", "--status", "done", code=2)
     assert "Invalid value" in runs("list", "--limit", "0", code=2)
+
+
+def test_show_asks_for_agent_when_an_execution_id_is_shared(runs, client, keys):
+    workflow = jsonl(op("now", "GetCurrentDateTime", outputPath="/workflow/now"),
+                     execution_id="nightly-1")
+    for agent in ("alpha", "root"):
+        response = client.post("/api/v1/workflows/execute", headers=auth(keys[agent]),
+                               json={"workflow": workflow})
+        assert response.status_code == 200, response.get_json()
+    assert "name one with --agent" in runs("show", "nightly-1", code=1)
+    shown = json.loads(runs("show", "nightly-1", "--agent", "root"))
+    assert shown["agent"] == "root" and shown["execution_id"] == "nightly-1"

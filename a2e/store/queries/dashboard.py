@@ -11,7 +11,7 @@ them (``cached_steps`` is the period's figure). Rows are plain dicts ready for J
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -119,59 +119,138 @@ def _rate(part: int, whole: int) -> float | None:
 
 # -- the dashboard -----------------------------------------------------------------------
 
-def read_overview(
-    session: Session, scope: Scope, by_agent: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """The period's totals; ``by_agent``: :func:`read_success_rate_by_agent` if read already."""
-    status = Run.status
-    row = session.execute(scope.runs(select(
-        func.count().label("total"),
-        _count(status == "succeeded").label("succeeded"),
-        _count(status == "failed").label("failed"),
-        _count(status == "interrupted").label("interrupted"),
-        _count(status == "cancelled").label("cancelled"),
-        _count(status == "running").label("running"),
-        _count(status == "queued").label("queued"),
-        func.avg(Run.duration_ms).label("average"),
-        func.count(func.distinct(Run.agent_id)).label("agents"),
-    ))).one()
-    finished = row.succeeded + row.failed + row.interrupted + row.cancelled
+#: Run statuses counted per group (``running``/``queued`` have no duration yet).
+COUNTED = ("succeeded", "failed", "interrupted", "cancelled", "running", "queued")
+BOUNDS: tuple[int | None, ...] = (0, *DURATION_BUCKETS_MS, None)
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """The scope's runs of one agent on one UTC day: counts, durations, duration buckets."""
+
+    agent: str
+    day: str
+    total: int
+    statuses: Mapping[str, int]
+    timed: int
+    duration_sum: int
+    duration_min: int | None
+    duration_max: int | None
+    buckets: tuple[int, ...]
+
+    @property
+    def finished(self) -> int:
+        return sum(self.statuses[status] for status in FINISHED)
+
+
+def read_run_groups(session: Session, scope: Scope) -> list[RunGroup]:
+    """The one scan of the period's runs behind the overview, timeline, per-agent figures
+    and duration buckets: grouped by agent and UTC day (a few hundred rows at most)."""
+    day = utc_day(Run.started_at)
+    duration = Run.duration_ms
+    buckets = [
+        _count(duration < high if low == 0 else (duration >= low) if high is None
+               else and_(duration >= low, duration < high))
+        for low, high in zip(BOUNDS, BOUNDS[1:])
+    ]
+    query = scope.runs(select(
+        Agent.name, day.label("day"), func.count(),
+        *(_count(Run.status == status) for status in COUNTED),
+        func.count(duration), func.coalesce(func.sum(duration), 0),
+        func.min(duration), func.max(duration), *buckets,
+    ).join(Agent, Agent.id == Run.agent_id)).group_by(Agent.id, Agent.name, day)
+    groups = []
+    for name, on, total, *rest in session.execute(query):
+        statuses, (timed, summed, low, high), counts = (
+            rest[:len(COUNTED)], rest[len(COUNTED):len(COUNTED) + 4], rest[len(COUNTED) + 4:])
+        groups.append(RunGroup(
+            agent=name, day=str(on), total=total, statuses=dict(zip(COUNTED, statuses)),
+            timed=timed, duration_sum=int(summed), duration_min=low, duration_max=high,
+            buckets=tuple(int(n) for n in counts),
+        ))
+    return groups
+
+
+def _average(groups: Sequence[RunGroup]) -> float | None:
+    timed = sum(g.timed for g in groups)
+    return round(sum(g.duration_sum for g in groups) / timed, 2) if timed else None
+
+
+def overview_of(groups: Sequence[RunGroup]) -> dict[str, Any]:
+    count = {status: sum(g.statuses[status] for g in groups) for status in COUNTED}
     return {
-        "total_executions": row.total,
-        "successful_executions": row.succeeded,
-        "failed_executions": row.failed,
-        "interrupted": row.interrupted,
-        "cancelled": row.cancelled,
-        "running": row.running,
-        "queued": row.queued,
-        "success_rate": _rate(row.succeeded, finished),
-        "average_duration_ms": _ms(row.average),
-        "total_agents": row.agents,
-        "top_agents": (by_agent if by_agent is not None
-                       else read_success_rate_by_agent(session, scope))[:TOP_AGENTS],
+        "total_executions": sum(g.total for g in groups),
+        "successful_executions": count["succeeded"],
+        "failed_executions": count["failed"],
+        "interrupted": count["interrupted"],
+        "cancelled": count["cancelled"],
+        "running": count["running"],
+        "queued": count["queued"],
+        "success_rate": _rate(count["succeeded"], sum(g.finished for g in groups)),
+        "average_duration_ms": _average(groups),
+        "total_agents": len({g.agent for g in groups}),
+        "top_agents": by_agent_of(groups)[:TOP_AGENTS],
     }
 
 
-def read_timeline(session: Session, scope: Scope) -> list[dict[str, Any]]:
+def timeline_of(scope: Scope, groups: Sequence[RunGroup]) -> list[dict[str, Any]]:
     """One row per UTC day of the period, days without runs included."""
-    day = utc_day(Run.started_at)
-    rows = session.execute(scope.runs(select(
-        day.label("day"), func.count().label("total"),
-        _count(Run.status == "succeeded").label("success"),
-        _count(Run.status == "failed").label("failed"),
-    )).group_by(day))
-    found = {str(row.day): row for row in rows}
+    days: dict[str, list[RunGroup]] = {}
+    for group in groups:
+        days.setdefault(group.day, []).append(group)
     timeline = []
     for offset in range(scope.days):
         key = (scope.first_day + timedelta(days=offset)).isoformat()
-        row = found.get(key)
+        found = days.get(key, [])
         timeline.append({
             "date": key,
-            "total": row.total if row else 0,
-            "success": row.success if row else 0,
-            "failed": row.failed if row else 0,
+            "total": sum(g.total for g in found),
+            "success": sum(g.statuses["succeeded"] for g in found),
+            "failed": sum(g.statuses["failed"] for g in found),
         })
     return timeline
+
+
+def by_agent_of(groups: Sequence[RunGroup]) -> list[dict[str, Any]]:
+    """Per agent with runs in the period, busiest first."""
+    agents: dict[str, list[RunGroup]] = {}
+    for group in groups:
+        agents.setdefault(group.agent, []).append(group)
+    rows = [
+        {"agent": name, "total": sum(g.total for g in mine),
+         "succeeded": sum(g.statuses["succeeded"] for g in mine),
+         "failed": sum(g.statuses["failed"] for g in mine),
+         "success_rate": _rate(sum(g.statuses["succeeded"] for g in mine),
+                               sum(g.finished for g in mine)),
+         "average_duration_ms": _average(mine)}
+        for name, mine in agents.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["total"], row["agent"]))
+
+
+def distribution_of(session: Session, scope: Scope, groups: Sequence[RunGroup]) -> dict[str, Any]:
+    """Finished runs per duration bucket, with min, median and max (ms)."""
+    timed = [g for g in groups if g.timed]
+    count = sum(g.timed for g in timed)
+    buckets = [
+        {"label": _bucket_label(low, high), "min_ms": low, "max_ms": high,
+         "count": sum(g.buckets[n] for g in groups)}
+        for n, (low, high) in enumerate(zip(BOUNDS, BOUNDS[1:]))
+    ]
+    return {
+        "buckets": buckets, "count": count,
+        "min_ms": min((g.duration_min for g in timed), default=None),
+        "median_ms": _median(session, scope, count),
+        "max_ms": max((g.duration_max for g in timed), default=None),
+    }
+
+
+def read_overview(session: Session, scope: Scope) -> dict[str, Any]:
+    return overview_of(read_run_groups(session, scope))
+
+
+def read_timeline(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    return timeline_of(scope, read_run_groups(session, scope))
 
 
 def read_operations(session: Session, scope: Scope) -> list[dict[str, Any]]:
@@ -206,27 +285,6 @@ def read_recent_executions(session: Session, scope: Scope, limit: int = RECENT) 
     ]
 
 
-def read_duration_distribution(session: Session, scope: Scope) -> dict[str, Any]:
-    """Finished runs per duration bucket, with min, median and max (ms)."""
-    duration = Run.duration_ms
-    bounds = (0, *DURATION_BUCKETS_MS, None)
-    counts = [
-        _count(duration < high if low == 0 else (duration >= low) if high is None
-               else and_(duration >= low, duration < high)).label(f"b{n}")
-        for n, (low, high) in enumerate(zip(bounds, bounds[1:]))
-    ]
-    finished = scope.runs(select(*counts, func.count(), func.min(duration), func.max(duration))
-                          .where(duration.is_not(None)))
-    *bucket_counts, total, low, high = session.execute(finished).one()
-    buckets = [
-        {"label": _bucket_label(low_ms, high_ms), "min_ms": low_ms, "max_ms": high_ms,
-         "count": count}
-        for low_ms, high_ms, count in zip(bounds, bounds[1:], bucket_counts)
-    ]
-    return {"buckets": buckets, "count": total, "min_ms": low,
-            "median_ms": _median(session, scope, total), "max_ms": high}
-
-
 def _bucket_label(low: int, high: int | None) -> str:
     def text(ms: int) -> str:
         return f"{ms // 1000} s" if ms >= 1000 else f"{ms} ms"
@@ -244,25 +302,6 @@ def _median(session: Session, scope: Scope, count: int) -> float | None:
         middle.order_by(Run.duration_ms).offset((count - 1) // 2).limit(2 - count % 2)
     ).all()
     return float(sum(values) / len(values))
-
-
-def read_success_rate_by_agent(session: Session, scope: Scope) -> list[dict[str, Any]]:
-    """Per agent with runs in the period, busiest first."""
-    status = Run.status
-    total = func.count()
-    query = scope.runs(select(
-        Agent.name, total.label("total"),
-        _count(status == "succeeded").label("succeeded"),
-        _count(status == "failed").label("failed"),
-        _count(status.in_(FINISHED)).label("finished"),
-        func.avg(Run.duration_ms).label("average"),
-    ).join(Agent, Agent.id == Run.agent_id)).group_by(Agent.id, Agent.name)
-    return [
-        {"agent": row.name, "total": row.total, "succeeded": row.succeeded,
-         "failed": row.failed, "success_rate": _rate(row.succeeded, row.finished),
-         "average_duration_ms": _ms(row.average)}
-        for row in session.execute(query.order_by(total.desc(), Agent.name))
-    ]
 
 
 def read_rate_limiting(session: Session, scope: Scope) -> dict[str, Any]:
@@ -349,15 +388,15 @@ def read_period(scope: Scope) -> dict[str, Any]:
 
 def read_metrics(session: Session, scope: Scope) -> dict[str, Any]:
     """Every part of the dashboard document."""
-    by_agent = read_success_rate_by_agent(session, scope)
+    groups = read_run_groups(session, scope)
     return {
         "period": read_period(scope),
-        "overview": read_overview(session, scope, by_agent),
-        "timeline": read_timeline(session, scope),
+        "overview": overview_of(groups),
+        "timeline": timeline_of(scope, groups),
         "operations": read_operations(session, scope),
         "recent_executions": read_recent_executions(session, scope),
-        "duration_distribution": read_duration_distribution(session, scope),
-        "success_rate_by_agent": by_agent,
+        "duration_distribution": distribution_of(session, scope, groups),
+        "success_rate_by_agent": by_agent_of(groups),
         "rate_limiting": read_rate_limiting(session, scope),
         "retry": read_retry(session, scope),
         "cache": read_cache(session, scope),
@@ -407,7 +446,7 @@ class Counters:
 
 
 def read_counters(session: Session) -> Counters:
-    """The totals behind ``/metrics``: eight aggregate statements."""
+    """The totals behind ``/metrics``: seven aggregate statements."""
     runs = {status: n for status, n in session.execute(
         select(Run.status, func.count()).group_by(Run.status))}
     duration = Run.duration_ms
