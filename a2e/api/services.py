@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from flask import has_app_context
+from prometheus_client import CollectorRegistry
 
+from a2e.api.dashboard.collector import registry_for
 from a2e.api.events import record_event
 from a2e.api.runtime import AuditedRunEvents
 from a2e.audit import BackgroundSealer, Sealer, actions, chain_key
@@ -52,6 +54,8 @@ class Services:
     cache: SqlResultCache
     credentials: SqlCredentialStore
     runner: Runner
+    #: What ``GET /metrics`` exposes: a collector reading the database at scrape time.
+    metrics: CollectorRegistry
 
     @property
     def run_slots(self) -> RunSlots | None:
@@ -83,6 +87,7 @@ def build_services(settings: Settings, db: Database, secret_key: str, clock: Clo
             ),
             values=SqlValueStore(db),
         ),
+        metrics=registry_for(db),
     )
     if rate_limits.enabled:
         atexit.register(_flush_at_exit, weakref.ref(rate_limits))

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -24,7 +23,6 @@ from a2e.api.dashboard.schemas import (
 )
 from a2e.api.state import state
 from a2e.limits.windows import PERIOD_SECONDS, window_start
-from a2e.store.base import utcnow
 from a2e.store.queries import dashboard as queries
 from a2e.store.queries.dashboard import Scope
 
@@ -42,20 +40,12 @@ def flush_local_counters() -> None:
     """Write this process's batched cache and refusal counts, so that what it answers
     includes everything it has seen (other processes flush on their own schedule)."""
     services = state().services
-    for name in ("sql_cache", "rate_limits"):
-        service = services.get(name)
-        if service is not None:
-            service.flush()
-
-
-def current_time() -> datetime:
-    """The app's clock when one is registered (tests set a FakeClock), else UTC now."""
-    clock = state().services.get("clock")
-    return clock.now() if clock is not None else utcnow()
+    services.cache.flush()
+    services.rate_limits.flush()
 
 
 def scope_of(args: dict[str, Any]) -> Scope:
-    now = current_time()
+    now = state().services.clock.now()
     agent_id = None
     if args["agent"] is not None:
         with state().db.session() as session:
