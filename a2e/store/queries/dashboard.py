@@ -460,9 +460,10 @@ def read_counters(session: Session) -> Counters:
     rejections = {f"{kind}_per_{period}": int(n) for kind, period, n in session.execute(
         select(REJECTIONS.c.kind, REJECTIONS.c.period, func.sum(REJECTIONS.c.rejected))
         .group_by(REJECTIONS.c.kind, REJECTIONS.c.period))}
+    # Only ApiCall steps make more than one attempt (each HTTP attempt is recorded).
     retries = session.scalar(select(
         func.coalesce(func.sum(json_array_length(RunStep.attempts) - 1), 0)
-    ).where(RETRIED, RunStep.op_type == "ApiCall"))
+    ).where(RETRIED))
     hits, misses = session.execute(select(
         func.coalesce(func.sum(CACHE.c.hits), 0), func.coalesce(func.sum(CACHE.c.misses), 0))).one()
     entries, size = session.execute(
