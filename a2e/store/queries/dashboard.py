@@ -1,10 +1,11 @@
-"""The dashboard's figures and the Prometheus counters, each one aggregate statement.
+"""The dashboard's figures and the Prometheus counters, in a few aggregate statements.
 
 A :class:`Scope` is the period (whole UTC days up to now), optionally one agent and one
 saved workflow. Run figures count runs *started* in the period; step figures count the
 steps started in the period (of the agent's or workflow's runs), so that they are read
-from the step indexes of migration 0008 without visiting the runs. Rate-limit rejections come from the ``rate_limit_rejections`` view
-(windows that started in the period) and cache counters from ``cache_efficiency``:
+from the step indexes of migration 0009 without visiting the runs. Rate-limit
+rejections come from the ``rate_limit_rejections`` view (windows that started in the
+period) and cache counters from ``cache_efficiency``:
 those counters are running totals per agent and type, so the period does not apply to
 them (``cached_steps`` is the period's figure). Rows are plain dicts ready for JSON.
 """
