@@ -3,7 +3,7 @@
 A :class:`Scope` is the period (whole UTC days up to now), optionally one agent and one
 saved workflow. Run figures count runs *started* in the period; step figures count the
 steps started in the period (of the agent's or workflow's runs), so that they are read
-from the step indexes of migration 0009 without visiting the runs. Rate-limit
+from the step indexes of migration 0010 without visiting the runs. Rate-limit
 rejections come from the ``rate_limit_rejections`` view (windows that started in the
 period) and cache counters from ``cache_efficiency``:
 those counters are running totals per agent and type, so the period does not apply to
