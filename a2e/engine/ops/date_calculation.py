@@ -9,8 +9,8 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from a2e.engine.ops._common import Context, data_error, json_type, preview
-from a2e.engine.ops._dates import OUTPUT_FIELDS, as_datetime, check_output_format, format_moment, read_moment
-from a2e.protocol.catalog import Finding, OpSpec, in_path, opt, out_path, req
+from a2e.engine.ops._dates import OUTPUT_FIELDS, as_datetime, check_output_format, format_moment, read_moment, zone
+from a2e.protocol.catalog import Finding, OpSpec, in_path, known_timezones, opt, out_path, req
 
 OP = "DateCalculation"
 AMOUNTS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
@@ -21,11 +21,15 @@ CALENDAR_UNITS = ("months", "years")
 
 def run(ctx: Context, config: Mapping[str, Any]) -> str | int | float:
     """``add``/``subtract`` → ISO string (a date stays a date) or the ``format`` asked for;
-    ``difference`` → a number. The input is ISO 8601, Unix seconds or a date object."""
+    ``difference`` → a number. The input is ISO 8601, Unix seconds or a date object; with
+    ``timezone`` (the reference's key) an ``add``/``subtract`` input without an offset is read
+    in that zone."""
     operation = config["operation"]
     start = read_moment(ctx, OP, config["inputPath"])
     if operation == "difference":
         return _difference(ctx, config, start)
+    if "timezone" in config and not (isinstance(start, datetime) and start.tzinfo is not None):
+        start = as_datetime(start).replace(tzinfo=zone(ctx, OP, config["timezone"]))
     if operation not in ("add", "subtract"):
         raise data_error(ctx, OP, f"unknown operation {preview(operation)}",
                          suggestions=["Use 'add', 'subtract' or 'difference'"])
@@ -97,10 +101,11 @@ SPEC = OpSpec(
         **{unit: opt("integer") for unit in AMOUNTS},
         "otherPath": in_path(required=False),
         "unit": opt("string", choices=("days", "hours", "minutes", "seconds", "months", "years")),
+        "timezone": opt("string"),
         **OUTPUT_FIELDS,
         "outputPath": out_path(),
     },
     run=run,
-    rules=(_difference_keys,),
+    rules=(_difference_keys, known_timezones("timezone")),
     default_ttl=0,  # cheaper to compute than to look up: cached only when configured
 )

@@ -104,6 +104,17 @@ def test_date_calculation_keeps_calendar_months(make_ctx):
     assert run(make_ctx, "DateCalculation", config, {"/workflow/d": "2024-01-31"}) == "2024-02-29"
 
 
+def test_date_calculation_timezone_reads_an_input_without_offset(make_ctx):
+    config = {"inputPath": "/workflow/d", "operation": "add", "hours": 1, "timezone": "Europe/Madrid",
+              "outputPath": "/workflow/x"}
+    assert run(make_ctx, "DateCalculation", config, {"/workflow/d": "2024-07-01T10:00:00"}) == \
+        "2024-07-01T11:00:00+02:00"
+    assert run(make_ctx, "DateCalculation", config, {"/workflow/d": "2024-07-01T10:00:00Z"}) == \
+        "2024-07-01T11:00:00+00:00"
+    (unknown,) = REGISTRY.check_config("DateCalculation", {**config, "timezone": "Europe/Madird"})
+    assert unknown.suggestion == "did you mean 'Europe/Madrid'?"
+
+
 def test_a_naive_result_as_timestamp_counts_as_utc(make_ctx):
     config = {"inputPath": "/workflow/d", "operation": "add", "days": 1, "format": "timestamp",
               "outputPath": "/workflow/x"}
