@@ -1,12 +1,14 @@
-# a2e: `make run` serves on 127.0.0.1:8000, `make test` runs the suite.
+# a2e: `make run` serves on 127.0.0.1:8000, `make test` runs the suite on SQLite,
+# `make test-pg` on PostgreSQL (PG_URL).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 A2E := $(BIN)/a2e
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PG_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 
-.PHONY: run test install install-test migrate bench clean
+.PHONY: run test test-pg install install-test migrate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +32,9 @@ run: migrate
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-pg: install-test
+	A2E_TEST_DATABASE_URL='$(PG_URL)' $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-test
 	$(BIN)/python -m benchmarks

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import logging.handlers
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+from pythonjsonlogger import json as jsonlogger
 
 #: Extra attributes copied from a record into its JSON line when present.
 FIELDS = ("request_id", "agent_id", "method", "path", "status", "duration_ms", "remote_addr")
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+class JsonFormatter(jsonlogger.JsonFormatter):
+    """One JSON object per line: ``ts``, ``level``, ``logger``, ``message``, the request
+    fields present, and for a logged exception its ``exception`` type and ``traceback``."""
+
+    def __init__(self) -> None:
+        super().__init__(json_default=str)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["ts"] = datetime.fromtimestamp(record.created, timezone.utc).isoformat()
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = record.getMessage()
         for name in FIELDS:
             if hasattr(record, name):
-                line[name] = getattr(record, name)
+                log_data[name] = getattr(record, name)
         if record.exc_info and record.exc_info[0] is not None:
-            line["exception"] = record.exc_info[0].__name__
-        return json.dumps(line, default=str)
+            log_data["exception"] = record.exc_info[0].__name__
+        if message_dict.get("exc_info"):
+            log_data["traceback"] = message_dict["exc_info"]
+        if message_dict.get("stack_info"):
+            log_data["stack"] = message_dict["stack_info"]
 
 
 def configure_logging(log_dir: str, level: int = logging.INFO) -> None:

@@ -1,10 +1,10 @@
-"""Retry with exponential backoff: the policy as an immutable value, and ``retryable``.
+"""Retry with exponential backoff: the policy as an immutable value (pure: no I/O).
 
 :class:`RetryPolicy` is a frozen dataclass (config ``retry``); each attempt returns a new
 policy with the attempt added to ``history`` (as urllib3's ``Retry.increment``). The policy
 only computes: :meth:`RetryPolicy.next_delay` says how long to wait before the next attempt
 (or that there is none) and the caller sleeps on its own clock. ApiCall uses it directly;
-:func:`retryable` wraps any sync or async function with tenacity on the same policy.
+``a2e.retry.retryable`` wraps any sync or async function with tenacity on the same policy.
 """
 
 from __future__ import annotations
@@ -14,23 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
-
-import requests
-import tenacity
-
-from a2e.errors import OperationTimeout
+from typing import Any
 
 #: Statuses worth another attempt (PROTOCOL §10); every other 4xx/5xx is final.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: Methods that RFC 9110 defines as idempotent; POST and PATCH are not.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-#: What ``retryable`` retries by default: failures to connect and timeouts.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError, TimeoutError, OperationTimeout, requests.ConnectionError, requests.Timeout,
-)
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -124,28 +113,3 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         return None
     return max((when - now).total_seconds(), 0.0)
-
-
-def retryable(
-    policy: RetryPolicy | None = None,
-    *,
-    retry_on: tuple[type[BaseException], ...] = TRANSIENT_ERRORS,
-    sleep: Callable[[float], Any] | None = None,
-) -> Callable[[F], F]:
-    """Decorate a sync or async function to retry on ``retry_on`` with ``policy``'s backoff
-    (``max_retries`` retries, then the last exception is raised).
-
-    ``sleep`` replaces tenacity's (``time.sleep``, or ``asyncio.sleep`` for a coroutine
-    function, which then needs an async ``sleep``). tenacity's ``statistics`` on the
-    decorated function report the attempts of its last call.
-    """
-    policy = policy or RetryPolicy()
-    options: dict[str, Any] = {
-        "stop": tenacity.stop_after_attempt(policy.max_retries + 1),
-        "wait": lambda state: policy.backoff(state.attempt_number),
-        "retry": tenacity.retry_if_exception_type(retry_on),
-        "reraise": True,
-    }
-    if sleep is not None:
-        options["sleep"] = sleep
-    return tenacity.retry(**options)

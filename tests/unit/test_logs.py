@@ -1,0 +1,42 @@
+"""JSON log lines, tracebacks of logged exceptions included."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from a2e.logs import configure_logging
+
+
+def _lines(log_dir) -> list[dict]:
+    for handler in logging.getLogger("a2e").handlers:
+        handler.flush()
+    text = (log_dir / "a2e.log").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _fail_deep_inside() -> None:
+    raise ZeroDivisionError("nothing to divide by")
+
+
+def test_a_logged_exception_carries_its_type_and_traceback(tmp_path):
+    configure_logging(str(tmp_path))
+    try:
+        _fail_deep_inside()
+    except ZeroDivisionError:
+        logging.getLogger("a2e.test").exception("the step broke", extra={"request_id": "r-1"})
+    (line,) = _lines(tmp_path)
+    assert line["level"] == "ERROR" and line["logger"] == "a2e.test"
+    assert line["message"] == "the step broke" and line["request_id"] == "r-1"
+    assert line["exception"] == "ZeroDivisionError"
+    assert line["traceback"].startswith("Traceback (most recent call last)")
+    assert "_fail_deep_inside" in line["traceback"]
+    assert "ZeroDivisionError: nothing to divide by" in line["traceback"]
+
+
+def test_a_plain_line_has_no_traceback_and_only_known_fields(tmp_path):
+    configure_logging(str(tmp_path))
+    logging.getLogger("a2e.test").info("%s done", "run", extra={"status": 200, "other": "x"})
+    (line,) = _lines(tmp_path)
+    assert set(line) == {"ts", "level", "logger", "message", "status"}
+    assert line["message"] == "run done"
