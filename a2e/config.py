@@ -19,14 +19,40 @@ from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 DEFAULT_DATABASE_URL = "sqlite:///a2e.db"
-LIMIT_KEYS = (
-    "requests_per_minute",
-    "requests_per_hour",
-    "requests_per_day",
-    "api_calls_per_minute",
-    "api_calls_per_hour",
-    "concurrent_runs",
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One per-agent limit. Everything else is derived from :data:`LIMITS`: the config keys
+    of ``rateLimiting`` and ``rateLimiting.agents.<name>``, the limiter's windows, the admin
+    API's fields and the ``a2e limits set`` options. The override is a nullable column of
+    ``agent_limits`` named ``key`` (model and migration; a test checks they agree).
+
+    ``counter`` and ``period`` place a windowed limit (``counter`` is what is counted per
+    fixed UTC window: ``requests`` or ``api_calls``); both are None for a limit enforced
+    elsewhere (``concurrent_runs``: leases of run slots).
+    """
+
+    key: str
+    default: int
+    flag: str
+    description: str
+    counter: str | None = None
+    period: str | None = None
+
+
+#: Every limit, each counter's tightest period first.
+LIMITS = (
+    Limit("requests_per_minute", 60, "--per-minute", "requests per minute", "requests", "minute"),
+    Limit("requests_per_hour", 1000, "--per-hour", "requests per hour", "requests", "hour"),
+    Limit("requests_per_day", 10000, "--per-day", "requests per day", "requests", "day"),
+    Limit("api_calls_per_minute", 30, "--api-calls-per-minute", "ApiCalls per minute",
+          "api_calls", "minute"),
+    Limit("api_calls_per_hour", 500, "--api-calls-per-hour", "ApiCalls per hour",
+          "api_calls", "hour"),
+    Limit("concurrent_runs", 4, "--concurrent-runs", "runs in flight at once"),
 )
+LIMIT_KEYS = tuple(limit.key for limit in LIMITS)
 
 
 class ConfigError(Exception):
@@ -51,23 +77,12 @@ class _Section(Schema):
         unknown = RAISE
 
 
-class AgentLimitsSchema(_Section):
-    requests_per_minute = _count(None)
-    requests_per_hour = _count(None)
-    requests_per_day = _count(None)
-    api_calls_per_minute = _count(None)
-    api_calls_per_hour = _count(None)
-    concurrent_runs = _count(None)
+class AgentLimitsSchema(_Section.from_dict({limit.key: _count(None) for limit in LIMITS})):
+    """``rateLimiting.agents.<name>``: any limit; absent or null means the default."""
 
 
-class RateLimitingSchema(_Section):
+class RateLimitingSchema(_Section.from_dict({limit.key: _count(limit.default) for limit in LIMITS})):
     enabled = fields.Boolean(load_default=True)
-    requests_per_minute = _count(60)
-    requests_per_hour = _count(1000)
-    requests_per_day = _count(10000)
-    api_calls_per_minute = _count(30)
-    api_calls_per_hour = _count(500)
-    concurrent_runs = _count(4)
     usage_retention_days = fields.Integer(load_default=35, strict=True, validate=validate.Range(min=1))
     async_commit = fields.Boolean(load_default=False)
     agents = fields.Dict(

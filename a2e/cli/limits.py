@@ -9,7 +9,7 @@ import click
 from sqlalchemy.orm import Session
 
 from a2e.cli.common import emit, session_scope, settings
-from a2e.config import LIMIT_KEYS
+from a2e.config import LIMIT_KEYS, LIMITS
 from a2e.limits.windows import PERIOD_SECONDS, RULES, window_start
 from a2e.store.base import utcnow
 from a2e.store.queries import agents as agent_queries
@@ -19,14 +19,6 @@ from a2e.store.queries import usage as usage_queries
 #: Rows older than the cutoff are deleted this many hours at a time, each in its own
 #: short transaction, so pruning never holds the write lock for long.
 PRUNE_SLICE = timedelta(hours=1)
-FLAGS = {
-    "requests_per_minute": "--per-minute",
-    "requests_per_hour": "--per-hour",
-    "requests_per_day": "--per-day",
-    "api_calls_per_minute": "--api-calls-per-minute",
-    "api_calls_per_hour": "--api-calls-per-hour",
-    "concurrent_runs": "--concurrent-runs",
-}
 
 
 def _starts() -> dict[str, Any]:
@@ -73,10 +65,10 @@ def show(name: str) -> None:
 
 
 def _limit_options(command: Any) -> Any:
-    for key, flag in reversed(FLAGS.items()):
+    for limit in reversed(LIMITS):
         command = click.option(
-            flag, key, type=click.IntRange(min=0), default=None,
-            help=f"{key.replace('_', ' ')} (0 blocks).",
+            limit.flag, limit.key, type=click.IntRange(min=0), default=None,
+            help=f"{limit.description} (0 blocks).",
         )(command)
     return command
 

@@ -12,16 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from a2e.config import LIMITS
+
 PERIOD_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-#: Limit keys per counted kind, tightest period first.
-RULES = {
-    "requests": (
-        ("requests_per_minute", "minute"),
-        ("requests_per_hour", "hour"),
-        ("requests_per_day", "day"),
-    ),
-    "api_calls": (("api_calls_per_minute", "minute"), ("api_calls_per_hour", "hour")),
-}
+#: (limit key, period) per counted kind, tightest period first; from ``a2e.config.LIMITS``.
+RULES: dict[str, tuple[tuple[str, str], ...]] = {}
+for _limit in LIMITS:
+    if _limit.counter is not None:
+        if _limit.period not in PERIOD_SECONDS:
+            raise ValueError(f"limit {_limit.key}: unknown period {_limit.period!r}")
+        RULES[_limit.counter] = (*RULES.get(_limit.counter, ()), (_limit.key, _limit.period))
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 

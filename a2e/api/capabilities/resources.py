@@ -8,13 +8,13 @@ from typing import Any
 from flask import Flask
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
-from sqlalchemy import select
 
 from a2e.api.auth import current_principal
 from a2e.api.capabilities.schemas import CapabilitiesSchema
 from a2e.api.state import state
 from a2e.engine.ops import REGISTRY
-from a2e.store.models import Agent, Credential
+from a2e.store.models import Agent
+from a2e.store.queries.credentials import read_credential_hosts
 from a2e.store.queries.limits import read_effective_limits
 
 blp = Blueprint(
@@ -34,11 +34,7 @@ class Capabilities(MethodView):
         with app_state.db.session() as session:
             agent = session.get_one(Agent, principal.agent_id)
             limits = read_effective_limits(session, agent, app_state.settings.rate_limiting)
-            credential_ids = session.scalars(
-                select(Credential.credential_id)
-                .where(Credential.agent_id == principal.agent_id)
-                .order_by(Credential.credential_id)
-            ).all()
+            credential_ids = sorted(read_credential_hosts(session, principal.agent_id))
         operations = sorted(op for op in REGISTRY if allowed is None or op in allowed)
         hosts = list(principal.allowed_hosts)
         return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from a2e.config import LIMIT_KEYS
+from a2e.config import LIMIT_KEYS, LIMITS
 
 
 def _override(**kwargs: object) -> fields.Integer:
@@ -14,26 +14,14 @@ def _override(**kwargs: object) -> fields.Integer:
     )
 
 
-class LimitsReplaceSchema(Schema):
+class LimitsReplaceSchema(Schema.from_dict({
+    limit.key: _override(load_default=None) for limit in LIMITS
+})):
     """PUT: every field replaced; a missing field returns to the default."""
 
-    requests_per_minute = _override(load_default=None)
-    requests_per_hour = _override(load_default=None)
-    requests_per_day = _override(load_default=None)
-    api_calls_per_minute = _override(load_default=None)
-    api_calls_per_hour = _override(load_default=None)
-    concurrent_runs = _override(load_default=None)
 
-
-class LimitsPatchSchema(Schema):
+class LimitsPatchSchema(Schema.from_dict({limit.key: _override() for limit in LIMITS})):
     """PATCH: only the fields given change."""
-
-    requests_per_minute = _override()
-    requests_per_hour = _override()
-    requests_per_day = _override()
-    api_calls_per_minute = _override()
-    api_calls_per_hour = _override()
-    concurrent_runs = _override()
 
 
 def _counts(description: str) -> fields.Dict:

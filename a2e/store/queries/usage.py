@@ -7,16 +7,34 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from a2e.limits.windows import Window
 from a2e.store.dialect import upsert
 from a2e.store.models import Agent, RunSlotLease, UsageWindow
 from a2e.store.owner import Owner
 from a2e.store.session import Database
+
+
+class Window(Protocol):
+    """What the store needs of a window (``a2e.limits.windows.Window`` is one): the store
+    does not import the limiter above it."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def period(self) -> str: ...
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def limit(self) -> int: ...
+
 
 #: The SQLSTATE of ``a2e_refuse()`` (migration 0006): some windows moved, so none did.
 REFUSED_SQLSTATE = "A2E01"
