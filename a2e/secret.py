@@ -15,15 +15,16 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from a2e.config import Settings
+from a2e.store.dialect import sqlite_file
 
 log = logging.getLogger(__name__)
 KEY_FILE_NAME = "a2e.secret"
 
 
 def key_file_path(settings: Settings) -> Path:
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / KEY_FILE_NAME
+    database_file = sqlite_file(make_url(settings.database_url))
+    if database_file is not None:
+        return database_file.resolve().parent / KEY_FILE_NAME
     return Path.cwd() / KEY_FILE_NAME
 
 

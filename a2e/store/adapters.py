@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
 from a2e.store.base import utcnow
+from a2e.store.dialect import upsert
 from a2e.store.models import StoredValue
 from a2e.store.owner import current_owner
 from a2e.store.queries import audit as audit_queries
@@ -181,9 +180,8 @@ class SqlValueStore:
         self.db = db
 
     def put(self, agent_id: Any, storage: str, key: str, value: Any) -> None:
-        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         now = utcnow()
-        statement = insert(StoredValue).values(
+        statement = upsert(self.db.dialect, StoredValue).values(
             agent_id=int(agent_id), key=key, storage=storage, value=value,
             created_at=now, updated_at=now,
         )

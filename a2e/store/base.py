@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from a2e.store.dialect import POSTGRESQL, SQLITE, stores_utc_offsets
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -32,9 +34,9 @@ def parse_id(text: str) -> int | None:
 
 
 #: JSON everywhere, JSONB on PostgreSQL.
-JSONValue = JSON().with_variant(JSONB(), "postgresql")
+JSONValue = JSON().with_variant(JSONB(), POSTGRESQL)
 #: 64-bit ids on PostgreSQL; INTEGER on SQLite so the rowid autoincrements.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+BigId = BigInteger().with_variant(Integer(), SQLITE)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -53,7 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value if stores_utc_offsets(dialect) else value.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

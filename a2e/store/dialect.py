@@ -1,26 +1,89 @@
-"""The one place that branches on the SQL dialect outside migrations."""
+"""The one place that branches on the SQL dialect outside migrations.
+
+a2e runs on SQLite and PostgreSQL. Each function here names one thing that differs
+between them; the rest of the code calls it instead of testing a dialect's name.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import Connection, Date, Engine, Integer
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+POSTGRESQL = "postgresql"
+SQLITE = "sqlite"
+T = TypeVar("T")
+Bind = Session | Connection | Engine | Dialect | URL | str
 
-def upsert(session: Session, table: Any) -> Any:
-    """``INSERT`` with ``on_conflict_do_update`` / ``_do_nothing`` for the session's dialect."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for dialect {name!r}")
+
+def name_of(bind: Bind) -> str:
+    """The dialect's name of a session, connection, engine, dialect or URL."""
+    if isinstance(bind, str):
+        return bind
+    if isinstance(bind, URL):
+        return bind.get_backend_name()
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    return bind.name if isinstance(bind, Dialect) else bind.dialect.name
+
+
+def by_dialect(bind: Bind, *, postgresql: T, sqlite: T) -> T:
+    """The value written for ``bind``'s dialect (a statement's text, a strategy)."""
+    name = name_of(bind)
+    if name == POSTGRESQL:
+        return postgresql
+    if name == SQLITE:
+        return sqlite
+    raise NotImplementedError(f"dialect {name!r} is not supported (SQLite or PostgreSQL)")
+
+
+def upsert(session: Bind, table: Any) -> Any:
+    """``INSERT`` with ``on_conflict_do_update`` / ``_do_nothing`` for the dialect."""
+    return by_dialect(session, postgresql=postgresql.insert, sqlite=sqlite.insert)(table)
+
+
+def autocommits_single_statements(bind: Bind) -> bool:
+    """PostgreSQL runs a one-statement transaction in autocommit mode (one round trip
+    instead of three, the same all-or-nothing outcome); SQLite keeps ``BEGIN``, whose
+    ``IMMEDIATE`` takes the write lock."""
+    return by_dialect(bind, postgresql=True, sqlite=False)
+
+
+def has_thread_connections(bind: Bind) -> bool:
+    """Hot single statements run on each thread's own connection on PostgreSQL (a server
+    round trip saved per checkout); SQLite's file connections are cheap to pool."""
+    return by_dialect(bind, postgresql=True, sqlite=False)
+
+
+def has_ordered_set_aggregates(bind: Bind) -> bool:
+    """``percentile_cont(…) WITHIN GROUP (ORDER BY …)``: PostgreSQL only."""
+    return by_dialect(bind, postgresql=True, sqlite=False)
+
+
+def locks_for_writing_at_begin(bind: Bind) -> bool:
+    """SQLite takes its one write lock at ``BEGIN IMMEDIATE`` (a write scope asks for it up
+    front instead of failing on a lock upgrade); PostgreSQL locks rows as it goes."""
+    return by_dialect(bind, postgresql=False, sqlite=True)
+
+
+def stores_utc_offsets(bind: Bind) -> bool:
+    """PostgreSQL's ``timestamptz`` keeps the offset; SQLite stores naive text (UTC here)."""
+    return by_dialect(bind, postgresql=True, sqlite=False)
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL; None for memory databases and other dialects."""
+    if name_of(url) != SQLITE or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
 
 
 class utc_day(FunctionElement[date]):  # noqa: N801 - used like a SQL function

@@ -21,6 +21,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from a2e.store.dialect import (
+    autocommits_single_statements,
+    by_dialect,
+    has_thread_connections,
+    locks_for_writing_at_begin,
+    name_of,
+)
 from a2e.store.thread_connections import ThreadConnections
 
 IMMEDIATE = "a2e_immediate"
@@ -112,15 +119,20 @@ def _ping_idle_connections(engine: Engine) -> None:
 def make_engine(url: str | URL, *, pool_size: int = 5, busy_timeout_ms: int = 5000) -> Engine:
     """An engine for ``url`` (SQLite or PostgreSQL via psycopg 3)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(
-            parsed,
-            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
-        )
-        _configure_sqlite(engine, busy_timeout_ms)
-        return engine
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    build = by_dialect(parsed, postgresql=_postgresql_engine, sqlite=_sqlite_engine)
+    return build(parsed, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
+
+
+def _sqlite_engine(url: URL, *, pool_size: int, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(
+        url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+    )
+    _configure_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+def _postgresql_engine(url: URL, *, pool_size: int, busy_timeout_ms: int) -> Engine:
+    parsed = url if "+" in url.drivername else url.set(drivername=f"{url.drivername}+psycopg")
     engine = create_engine(
         parsed,
         pool_size=pool_size,
@@ -140,7 +152,7 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._thread_connections = (
             ThreadConnections(engine, ping_after_idle_s=PING_AFTER_IDLE_S)
-            if engine.dialect.name == "postgresql" else None
+            if has_thread_connections(engine) else None
         )
 
     @classmethod
@@ -149,7 +161,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return name_of(self.engine)
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
@@ -159,7 +171,7 @@ class Database:
         Hot paths of one statement use :meth:`connection` instead.
         """
         with self._sessions() as session:
-            if write and self.dialect == "sqlite":
+            if write and locks_for_writing_at_begin(self.dialect):
                 session.connection(execution_options={IMMEDIATE: True})
             try:
                 yield session
@@ -180,10 +192,10 @@ class Database:
         (``BEGIN``, the statement, ``COMMIT``), with the same all-or-nothing outcome.
         """
         with self.engine.connect() as conn:
-            if single_statement and self.dialect == "postgresql":
+            if single_statement and autocommits_single_statements(self.dialect):
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
                 return
-            if write and self.dialect == "sqlite":
+            if write and locks_for_writing_at_begin(self.dialect):
                 conn = conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():
                 yield conn

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Date, Float, Integer, String, case, cast, column, func, select, table
 from sqlalchemy.orm import Session
 
+from a2e.store.dialect import has_ordered_set_aggregates
 from a2e.store.models import Agent, Run
 
 USAGE = table(
@@ -73,7 +74,7 @@ def read_run_summary(
     session: Session, *, agent_id: int | None = None, since: datetime | None = None
 ) -> list[dict[str, Any]]:
     """``run_summary``'s columns for runs started since ``since``, plus p50/p95 duration."""
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = has_ordered_set_aggregates(session)
     status = Run.status
 
     def count(*statuses: str) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, tupl
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from a2e.store.dialect import upsert
+from a2e.store.dialect import by_dialect, upsert
 from a2e.store.models import Agent, RunSlotLease, UsageWindow
 from a2e.store.owner import Owner
 from a2e.store.session import Database
@@ -66,9 +66,9 @@ class AdmissionSql:
         self.db = db
         dialect = db.engine.dialect
         #: The statement's text for a number of windows (also for benchmarks, EXPLAIN).
-        self.sql_for: Callable[[int], str] = (
-            functools.partial(_postgresql_sql, async_commit=async_commit)
-            if dialect.name == "postgresql" else _sqlite_sql
+        self.sql_for: Callable[[int], str] = by_dialect(
+            dialect, postgresql=functools.partial(_postgresql_sql, async_commit=async_commit),
+            sqlite=_sqlite_sql,
         )
         bind = UsageWindow.window_start.type.dialect_impl(dialect).bind_processor(dialect)
         # psycopg takes the datetime as it is. On SQLite few distinct window starts are
