@@ -19,6 +19,8 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -32,6 +34,12 @@ from a2e.store.session import Database, make_engine
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("A2E_TEST_DATABASE_URL")
+# No wall-clock bounds: Hypothesis neither times examples nor fails slow generation
+# (the machines running the suite are shared and loaded).
+hypothesis_settings.register_profile(
+    "a2e", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("a2e")
 SECRET = "test-secret-key-not-for-production"
 
 
