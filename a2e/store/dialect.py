@@ -6,11 +6,13 @@ between them; the rest of the code calls it instead of testing a dialect's name.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Date, Engine, Integer
+from sqlalchemy import Connection, Date, Engine, Integer, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -120,3 +122,40 @@ def _json_array_length_postgresql(
     element: json_array_length, compiler: SQLCompiler, **kw: Any
 ) -> str:
     return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
+
+
+def try_advisory_xact_lock(conn: Session | Connection, key: int) -> bool:
+    """Take PostgreSQL's advisory lock ``key`` until the transaction ends, without waiting:
+    whether it was free. On SQLite the write transaction already excludes every other
+    writer, so it is always True."""
+    if not by_dialect(conn, postgresql=True, sqlite=False):
+        return True
+    return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+
+
+def advisory_xact_lock(conn: Session | Connection, key: int) -> None:
+    """Wait for PostgreSQL's advisory lock ``key`` until the transaction ends; nothing on
+    SQLite, whose write transaction already excludes every other writer."""
+    if by_dialect(conn, postgresql=True, sqlite=False):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+@contextmanager
+def delete_guard_lifted(session: Session, *, setting: str, sqlite_trigger: str) -> Iterator[None]:
+    """Let this transaction delete past a trigger that refuses DELETE: on PostgreSQL the
+    trigger lets it through while ``setting`` is ``on`` (set for the transaction only); on
+    SQLite the trigger is dropped and created again as it was."""
+    if by_dialect(session, postgresql=True, sqlite=False):
+        session.execute(text("SELECT set_config(:name, 'on', true)"), {"name": setting})
+        yield
+        session.execute(text("SELECT set_config(:name, 'off', true)"), {"name": setting})
+        return
+    trigger_sql = session.scalar(
+        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+        {"name": sqlite_trigger},
+    )
+    if trigger_sql is not None:
+        session.execute(text(f"DROP TRIGGER {sqlite_trigger}"))
+    yield
+    if trigger_sql is not None:
+        session.execute(text(trigger_sql))

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from a2e.store.dialect import advisory_xact_lock, delete_guard_lifted, try_advisory_xact_lock
 from a2e.store.models import Agent, AuditEvent
 
 #: Key of the PostgreSQL advisory lock only sealers take ("a2eaudit").
@@ -31,6 +32,8 @@ SEALER_LOCK_KEY = 0x6132_6561_7564_6974
 #: Base of the advisory locks that keep throttled events (one per address) exact.
 THROTTLE_LOCK_BASE = 0x6132_6574_0000_0000
 SQLITE_DELETE_TRIGGER = "audit_events_refuse_delete"
+#: While ``on`` in a transaction, PostgreSQL's trigger lets that transaction DELETE.
+PURGE_SETTING = "a2e.audit_purge"
 
 Executor = Connection | Session
 
@@ -80,24 +83,15 @@ def insert_events(conn: Executor, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def try_lock_sealer(conn: Executor) -> bool:
     """Whether this transaction may seal (see the module docstring); never waits."""
-    if _dialect(conn) != "postgresql":
-        return True
-    return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                            {"key": SEALER_LOCK_KEY}))
+    return try_advisory_xact_lock(conn, SEALER_LOCK_KEY)
 
 
 def lock_throttle(session: Session, address: str | None) -> None:
     """Serialize the throttled writers of one client address until the transaction ends."""
-    if _dialect(session) == "postgresql":
-        key = THROTTLE_LOCK_BASE + zlib.crc32((address or "").encode("utf-8"))
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    advisory_xact_lock(session, THROTTLE_LOCK_BASE + zlib.crc32((address or "").encode("utf-8")))
 
 
 _COLUMNS = list(_TABLE.c)
-
-
-def _dialect(conn: Executor) -> str:
-    return (conn.get_bind() if isinstance(conn, Session) else conn).dialect.name
 
 
 def read_head(conn: Executor) -> Any:
@@ -196,18 +190,5 @@ def read_last_seq_before(conn: Executor, cutoff: datetime) -> int | None:
 def purge_through(session: Session, last_seq: int) -> int:
     """Delete every sealed event with ``seq <= last_seq``; the only DELETE the triggers allow."""
     statement = delete(AuditEvent).where(AuditEvent.seq <= last_seq)
-    if _dialect(session) == "postgresql":
-        session.execute(text("SELECT set_config('a2e.audit_purge', 'on', true)"))
-        deleted = session.execute(statement).rowcount
-        session.execute(text("SELECT set_config('a2e.audit_purge', 'off', true)"))
-        return deleted
-    trigger_sql = session.scalar(
-        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
-        {"name": SQLITE_DELETE_TRIGGER},
-    )
-    if trigger_sql is not None:
-        session.execute(text(f"DROP TRIGGER {SQLITE_DELETE_TRIGGER}"))
-    deleted = session.execute(statement).rowcount
-    if trigger_sql is not None:
-        session.execute(text(trigger_sql))
-    return deleted
+    with delete_guard_lifted(session, setting=PURGE_SETTING, sqlite_trigger=SQLITE_DELETE_TRIGGER):
+        return session.execute(statement).rowcount
