@@ -1,4 +1,5 @@
-"""The distributions pyproject.toml declares are exactly the third-party imports of a2e/."""
+"""The distributions pyproject.toml declares (dependencies and every extra but ``test``) are
+exactly the third-party imports of a2e/."""
 
 from __future__ import annotations
 
@@ -43,7 +44,9 @@ def imported_modules() -> dict[str, set[str]]:
 
 def declared() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    requirements = [*project["dependencies"], *project["optional-dependencies"]["postgres"]]
+    extras = project["optional-dependencies"]
+    requirements = [*project["dependencies"],
+                    *(req for extra, reqs in extras.items() if extra != "test" for req in reqs)]
     return {_requirement_name(requirement) for requirement in requirements}
 
 
