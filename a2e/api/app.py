@@ -10,10 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
-from flask_smorest import Api, abort
 
-from a2e import __version__
-from a2e.api import auth, errors
+from a2e.api import auth, body, errors, openapi
 from a2e.api.modules import MODULES
 from a2e.api.services import build_services
 from a2e.api.state import AppState
@@ -26,7 +24,6 @@ from a2e.store.session import Database
 
 log = logging.getLogger("a2e.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:
@@ -45,16 +42,7 @@ def create_app(
     settings = _settings(config)
     configure_logging(settings.log_dir)
     app = Flask("a2e", static_folder=None)
-    app.config.update(
-        MAX_CONTENT_LENGTH=settings.security["max_request_bytes"],
-        API_TITLE="a2e",
-        API_VERSION=__version__,
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/api/v1",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_REDOC_PATH="docs",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
-    )
+    app.config.update(MAX_CONTENT_LENGTH=settings.security["max_request_bytes"])
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db = Database.from_url(
         settings.database_url,
@@ -68,15 +56,10 @@ def create_app(
     )
     app.before_request(_start_request)
     auth.init_app(app)
-    api = Api(app)
-    api.spec.components.security_scheme(
-        "bearer", {"type": "http", "scheme": "bearer", "description": "an agent's API key"}
-    )
-    api.spec.components.security_scheme(
-        "apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"}
-    )
+    api = openapi.make_api(app)
     for module in MODULES:
         module.init_app(app, api)
+    body.init_app(app)  # after authentication and rate limits, before any view
     errors.init_app(app)  # after Api(), so these handlers win over flask-smorest's
     app.after_request(_finish_request)
     return app
@@ -86,16 +69,6 @@ def _start_request() -> None:
     g.started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
-    limit = request.max_content_length
-    if request.content_length is not None and limit is not None and request.content_length > limit:
-        abort(413, message=f"request body larger than {limit} bytes")
-    if (
-        request.method in BODY_METHODS
-        and request.path.startswith("/api/")
-        and (request.content_length or request.headers.get("Transfer-Encoding"))
-        and not request.is_json
-    ):
-        abort(415, message="send the body as JSON (Content-Type: application/json)")
 
 
 def _finish_request(response: Response) -> Response:

@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from a2e.api.auth import AUTH_CHALLENGE
+from a2e.store.schema_state import NOT_MIGRATED_SQLSTATES
 from a2e.engine.ports import DuplicateExecution
 from a2e.errors import A2EError, PermissionDenied, RateLimited
 
@@ -78,6 +80,8 @@ def _http_error(exc: HTTPException) -> Response:
             response.headers[name] = value
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value
+    if status == 401:
+        response.headers["WWW-Authenticate"] = AUTH_CHALLENGE
     return response
 
 
@@ -102,6 +106,12 @@ def _database_unavailable(exc: Exception) -> Response:
 def _dbapi_error(exc: DBAPIError) -> Response:
     if exc.connection_invalidated:
         return _database_unavailable(exc)
+    if getattr(exc.orig, "sqlstate", None) in NOT_MIGRATED_SQLSTATES:
+        log.warning("database not migrated: %s", type(exc.orig).__name__)
+        response = error_response(503, "the database is not migrated to this server's schema: "
+                                       "run `a2e db upgrade`", details={"database": "not migrated"})
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        return response
     return _unexpected(exc)
 
 
@@ -111,6 +121,13 @@ def _rejected_by_database(exc: DatabaseDataError) -> Response:
                 extra={"request_id": g.get("request_id")})
     return error_response(400, "a value in the request is not valid here "
                                "(too long, out of range, or containing a NUL character)")
+
+
+def _out_of_range(exc: OverflowError) -> Response:
+    """An integer the database driver cannot bind (SQLite past 64 bits)."""
+    log.warning("a value out of the database's range: %s", exc,
+                extra={"request_id": g.get("request_id")})
+    return error_response(400, "a number in the request is out of range")
 
 
 def _unexpected(exc: Exception) -> Response:
@@ -128,4 +145,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PoolTimeout, _database_unavailable)
     app.register_error_handler(DatabaseDataError, _rejected_by_database)
     app.register_error_handler(DBAPIError, _dbapi_error)
+    app.register_error_handler(OverflowError, _out_of_range)
     app.register_error_handler(Exception, _unexpected)

@@ -1,62 +1,57 @@
 """Keyset pagination: ``limit`` 1–1000 (default 50) and an opaque ``cursor``.
 
-Out-of-range or malformed values are a 400, never clamped (PROTOCOL §10).
+Out-of-range or malformed values are a 400, never clamped (PROTOCOL §10). A cursor
+is the last row id as 8 bytes, base64url without padding: exactly the strings
+:data:`CURSOR_PATTERN` matches, which the OpenAPI document states, so every cursor
+the pattern allows is one the server accepts.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
+from typing import Any
 
-from flask_smorest import abort
-from marshmallow import Schema, fields, validate
-
-from a2e.store.base import parse_id
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_LIMIT = 1000
+#: 11 base64url characters of an id below 2**63 (top bit clear, two zero pad bits).
+CURSOR_PATTERN = r"^[A-Za-f][A-Za-z0-9_-]{9}[AEIMQUYcgkosw048]$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(last_id.to_bytes(8, "big")).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The id a cursor continues below; ValueError for one this server did not make."""
+    if not _CURSOR.fullmatch(cursor):
+        raise ValueError("cursor is not valid")
+    try:
+        return int.from_bytes(base64.urlsafe_b64decode(cursor + "="), "big")
+    except (binascii.Error, ValueError):
+        raise ValueError("cursor is not valid") from None
+
+
+class CursorField(fields.String):
+    """``next_cursor`` of the previous page, loaded as the id to continue below."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"description": "next_cursor of the previous page", "pattern": CURSOR_PATTERN}
+        super().__init__(load_default=None, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        try:
+            return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class PageArgsSchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
-    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int | None:
-    """The id to continue below, or a 400 for a cursor this server did not make."""
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind == "id" and (last_id := parse_id(value)) is not None:
-            return last_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    abort(400, message="cursor is not valid")
-    raise AssertionError("unreachable")
-
-
-def encode_name_cursor(last_name: str) -> str:
-    return base64.urlsafe_b64encode(f"name:{last_name}".encode()).decode().rstrip("=")
-
-
-def decode_name_cursor(cursor: str | None) -> str | None:
-    """The name to continue after, or a 400 for a cursor this server did not make."""
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind == "name" and value:
-            return value
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    abort(400, message="cursor is not valid")
-    raise AssertionError("unreachable")
+    cursor = CursorField()
 
 
 def page(items: list, limit: int, last_id: int | None) -> dict:

@@ -34,6 +34,7 @@ from a2e.protocol.model import ExecutionLimits
 from a2e.store.adapters import SqlRunRecorder, SqlValueStore
 from a2e.store.cache import CachePolicy, SqlResultCache
 from a2e.store.credentials import SqlCredentialStore
+from a2e.store.schema_state import SchemaGate
 from a2e.store.session import Database
 
 
@@ -56,6 +57,8 @@ class Services:
     runner: Runner
     #: What ``GET /metrics`` exposes: a collector reading the database at scrape time.
     metrics: CollectorRegistry
+    #: 503 for every keyed request until the database is at the migration head.
+    schema_gate: SchemaGate
 
     @property
     def run_slots(self) -> RunSlots | None:
@@ -88,6 +91,7 @@ def build_services(settings: Settings, db: Database, secret_key: str, clock: Clo
             values=SqlValueStore(db),
         ),
         metrics=registry_for(db),
+        schema_gate=SchemaGate(db),
     )
     if rate_limits.enabled:
         atexit.register(_flush_at_exit, weakref.ref(rate_limits))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from a2e import __version__
 from a2e.cli import agents, audit, cache, credentials, db, limits, mcp, report, runs, serve
+from a2e.cli.common import configured_url, database_error_message
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,4 +27,9 @@ for module in (serve, db, agents, credentials, audit, runs, limits, report, cach
 
 
 def main() -> None:
-    cli(prog_name="a2e")
+    """The console script: a database failure in any command is one line, no traceback."""
+    try:
+        cli(prog_name="a2e")
+    except SQLAlchemyError as exc:
+        click.echo(f"Error: {database_error_message(exc, configured_url())}", err=True)
+        sys.exit(1)

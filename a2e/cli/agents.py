@@ -24,10 +24,14 @@ def agents_group() -> None:
 )
 @click.option(
     "--allow-host", "allow_hosts", multiple=True, metavar="HOST",
-    help="Allowed API host: exact (api.example.com, 127.0.0.1), *.example.com, or * (repeat).",
+    help="Allowed API host: exact (api.example.com, 127.0.0.1, ::1), *.example.com, or * "
+         "(repeat); a URL is not a host.",
 )
 def create(name: str, admin: bool, allow_ops: tuple[str, ...], allow_hosts: tuple[str, ...]) -> None:
-    """Create agent NAME and print {"agent_id", "name", "api_key"} (the key is shown once)."""
+    """Create agent NAME and print {"agent_id", "name", "api_key"} (the key is shown once).
+
+    NAME is 1-100 letters, digits, _ . - and not only digits (a number is an agent id).
+    """
     with session_scope(write=True) as session:
         issued = queries.create_agent(
             session, name, admin=admin,

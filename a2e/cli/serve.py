@@ -10,7 +10,7 @@ import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from a2e.cli.common import settings
+from a2e.cli.common import database, settings
 from a2e.config import Settings
 
 log = logging.getLogger("a2e.serve")
@@ -63,6 +63,8 @@ def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> di
         "worker_class": "gthread",
         "threads": config.server["threads"],
         "timeout": int(deadline + WORKER_GRACE_S),
+        # gunicorn's largest request line: every URL the OpenAPI document allows fits.
+        "limit_request_line": 8190,
         "graceful_timeout": int(deadline + WORKER_GRACE_S),
         "accesslog": None,
         "errorlog": "-",
@@ -88,6 +90,7 @@ def serve(host: str | None, port: int | None, workers: int | None, no_rate_limit
     stops accepting, lets runs in flight finish and seals pending audit events.
     """
     config = settings()
+    database(config).dispose()  # a URL that is not one stops here, with the setting named
     if no_rate_limits:
         config = replace(config, rate_limiting={**config.rate_limiting, "enabled": False})
     from a2e.startup import prepare_to_serve

@@ -26,14 +26,12 @@ from typing import Any
 
 from a2e.errors import ValidationError
 from a2e.protocol.catalog import Catalog
+from a2e.protocol.json_text import MAX_DEPTH, nesting_depth
 from a2e.protocol.model import Dialect, Issue, Operation, Workflow
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,100}")
-MAX_DEPTH = 64
 MAX_ORDER = 100
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
 _MESSAGE_TYPES = ("operationUpdate", "beginExecution")
 _EXAMPLE_BEGIN = '{"type": "beginExecution", "executionId": "run-1", "operationOrder": ["op-1"]}'
 
@@ -115,7 +113,7 @@ def _encode(item: Any) -> str | None:
 
 
 def _decode(text: str) -> Any:
-    if _nesting_depth(text) > MAX_DEPTH:
+    if nesting_depth(text, MAX_DEPTH) > MAX_DEPTH:
         return _Problem(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(text, parse_constant=_reject_constant)
@@ -127,17 +125,6 @@ def _decode(text: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def _nesting_depth(text: str) -> int:
-    """How deep arrays and objects nest in ``text`` (strings skipped), without recursion."""
-    depth = deepest = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            break
-    return deepest
 
 
 # --- messages → workflow -----------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from a2e.store.dialect import (
     locks_for_writing_at_begin,
     name_of,
 )
+from a2e.store.sqlite_file import SqliteFile
 from a2e.store.thread_connections import ThreadConnections
 
 IMMEDIATE = "a2e_immediate"
@@ -35,11 +37,15 @@ BUSY_TIMEOUT_MS = "a2e_busy_timeout_ms"
 T = TypeVar("T")
 #: Seconds a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
 PING_AFTER_IDLE_S = 1.0
+#: The file each SQLite engine opened (see :mod:`a2e.store.sqlite_file`).
+_SQLITE_FILES: weakref.WeakKeyDictionary[Engine, SqliteFile] = weakref.WeakKeyDictionary()
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, file: SqliteFile | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        if file is not None:
+            file.opened()
         record.info[BUSY_TIMEOUT_MS] = busy_timeout_ms
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
@@ -51,6 +57,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if file is not None:
+            file.check()
         if conn.get_execution_options().get(IMMEDIATE):
             _begin_immediate(conn.connection.dbapi_connection, busy_timeout_ms)
         else:
@@ -127,7 +135,11 @@ def _sqlite_engine(url: URL, *, pool_size: int, busy_timeout_ms: int) -> Engine:
     engine = create_engine(
         url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
     )
-    _configure_sqlite(engine, busy_timeout_ms)
+    path = url.database
+    file = SqliteFile(path) if path and path != ":memory:" and not path.startswith("file:") else None
+    if file is not None:
+        _SQLITE_FILES[engine] = file
+    _configure_sqlite(engine, busy_timeout_ms, file)
     return engine
 
 
@@ -219,6 +231,7 @@ class Database:
                 raise self._driver_error(
                     sql, params, exc, cursor.connection, self._thread_connections.discard
                 ) from exc
+        self.check_file()
         pooled = self.engine.raw_connection()
         conn = pooled.driver_connection
         try:
@@ -243,6 +256,12 @@ class Database:
             sql, dict(params), exc, dialect.loaded_dbapi.Error,
             connection_invalidated=lost, dialect=dialect,
         )
+
+    def check_file(self) -> None:
+        """On SQLite, raise OperationalError when the opened file was deleted or replaced."""
+        file = _SQLITE_FILES.get(self.engine)
+        if file is not None:
+            file.check()
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""

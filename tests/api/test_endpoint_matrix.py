@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 
 from tests.helpers import auth
 
-PUBLIC = {"/health", "/api/v1/openapi.json", "/api/v1/docs"}
+PUBLIC = {"/health", "/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets/<path:filename>"}
 
 
 def routes(app):

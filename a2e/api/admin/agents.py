@@ -63,6 +63,8 @@ class Agents(MethodView):
                 )
         except queries.AgentExists as exc:
             abort(409, message=str(exc))
+        except queries.InvalidAgent as exc:
+            abort(400, message=str(exc))
         record_event(actions.AGENT_CREATED, target=issued.name, agent_id=issued.agent_id,
                      details={"admin": body["admin"]})
         return issued.to_dict()
@@ -76,7 +78,7 @@ class AgentByRef(MethodView):
         with state().db.session() as session:
             return agent_or_404(session, agent_ref).describe()
 
-    @blp.arguments(AgentUpdateSchema)
+    @blp.arguments(AgentUpdateSchema, required=False)
     @blp.response(200, AgentSchema)
     def patch(self, body: dict[str, Any], agent_ref: str) -> dict[str, Any]:
         """Change an agent's permissions, admin flag or disabled flag"""

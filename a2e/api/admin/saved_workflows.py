@@ -11,7 +11,8 @@ from marshmallow import Schema, fields
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
-from a2e.api.pagination import PageArgsSchema, decode_cursor, page
+from a2e.api.fields import text
+from a2e.api.pagination import PageArgsSchema, page
 from a2e.api.saved_workflows.schemas import SavedWorkflowSchema
 from a2e.api.state import state
 from a2e.store.queries import workflows as queries
@@ -24,8 +25,8 @@ blp.before_request(require_admin)
 
 
 class AdminSavedArgsSchema(PageArgsSchema):
-    agent = fields.String(load_default=None, metadata={"description": "agent name or id"})
-    name = fields.String(load_default=None, metadata={"description": "workflow name"})
+    agent = text(max_length=100, load_default=None, metadata={"description": "agent name or id"})
+    name = text(max_length=100, load_default=None, metadata={"description": "workflow name"})
 
 
 class AdminSavedWorkflowSchema(SavedWorkflowSchema):
@@ -49,7 +50,7 @@ class AdminSavedWorkflows(MethodView):
             agent_id = agent_or_404(session, args["agent"]).id if args["agent"] else None
             rows = queries.read_saved_workflows(
                 session, limit=args["limit"], agent_id=agent_id, name=args["name"],
-                before_id=decode_cursor(args["cursor"]),
+                before_id=args["cursor"],
             )
         items = [
             {"id": row.id, "agent_id": row.agent_id, "agent": agent_name, "name": row.name,

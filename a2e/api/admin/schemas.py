@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
-
 from marshmallow import Schema, ValidationError, fields, validate
 
+from a2e.api.fields import StrictBoolean
 from a2e.engine.ops import REGISTRY
-
-NAME = validate.Regexp(r"^[A-Za-z0-9_.-]{1,100}$", error="use 1-100 letters, digits, _ . -")
-_HOSTNAME = re.compile(r"^(\*|(\*\.)?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63})$")
+from a2e.protocol import names
 
 
-def _check_operation(value: str) -> None:
-    if value not in REGISTRY:
-        raise ValidationError(f"unknown operation type {value!r}")
+def _check_name(value: str) -> None:
+    if (problem := names.agent_name_problem(value)) is not None:
+        raise ValidationError(problem)
 
 
 def _check_host(value: str) -> None:
-    host = value.strip().lower().removeprefix("[").removesuffix("]")
-    try:
-        ipaddress.ip_address(host)
-        return
-    except ValueError:
-        pass
-    if not _HOSTNAME.match(host):
-        raise ValidationError(f"{value!r} is not a host, '*.domain' or '*'")
+    if (problem := names.host_problem(value)) is not None:
+        raise ValidationError(problem)
+
+
+def agent_name(**kwargs: object) -> fields.String:
+    return fields.String(
+        validate=[validate.Length(min=1, max=names.MAX_NAME), _check_name],
+        metadata={"pattern": names.AGENT_NAME_PATTERN, "description": names.NAME_RULE},
+        **kwargs,
+    )
+
+
+def _operations(**kwargs: object) -> fields.List:
+    return fields.List(fields.String(validate=validate.OneOf(sorted(REGISTRY))),
+                       allow_none=True, **kwargs)
+
+
+def _hosts(**kwargs: object) -> fields.List:
+    host = fields.String(validate=_check_host, metadata={
+        "description": names.HOST_RULE,
+        "anyOf": [{"pattern": names.HOST_PATTERN}, {"format": "ipv6"}],
+    })
+    return fields.List(host, **kwargs)
 
 
 class AgentSchema(Schema):
@@ -40,19 +51,17 @@ class AgentSchema(Schema):
 
 
 class AgentCreateSchema(Schema):
-    name = fields.String(required=True, validate=NAME)
-    admin = fields.Boolean(load_default=False)
-    allowed_operations = fields.List(
-        fields.String(validate=_check_operation), load_default=None, allow_none=True
-    )
-    allowed_hosts = fields.List(fields.String(validate=_check_host), load_default=list)
+    name = agent_name(required=True)
+    admin = StrictBoolean(load_default=False)
+    allowed_operations = _operations(load_default=None)
+    allowed_hosts = _hosts(load_default=list)
 
 
 class AgentUpdateSchema(Schema):
-    admin = fields.Boolean()
-    allowed_operations = fields.List(fields.String(validate=_check_operation), allow_none=True)
-    allowed_hosts = fields.List(fields.String(validate=_check_host))
-    disabled = fields.Boolean()
+    admin = StrictBoolean()
+    allowed_operations = _operations()
+    allowed_hosts = _hosts()
+    disabled = StrictBoolean()
 
 
 class IssuedKeySchema(Schema):

@@ -11,7 +11,7 @@ from flask_smorest import Api, Blueprint, abort
 
 from a2e.api.audit.schemas import AuditPageSchema, AuditQueryArgsSchema
 from a2e.api.auth import require_admin
-from a2e.api.pagination import decode_cursor, page
+from a2e.api.pagination import page
 from a2e.api.state import state
 from a2e.audit.export import MEDIA_TYPES, describe, iter_rows, render
 from a2e.store.queries import agents as agent_queries
@@ -19,6 +19,11 @@ from a2e.store.queries import audit as queries
 from a2e.store.queries.audit import AuditFilter
 
 DEFAULT_PAGE = 50
+#: The streamed exports beside the JSON page (``format=csv`` / ``format=jsonl``).
+EXPORT_CONTENT = {
+    MEDIA_TYPES["csv"]: {"schema": {"type": "string", "description": "a header row, then one row per event"}},
+    MEDIA_TYPES["jsonl"]: {"schema": {"type": "string", "description": "one event object per line"}},
+}
 
 blp = Blueprint(
     "admin_audit", __name__, url_prefix="/api/v1/admin/audit",
@@ -41,6 +46,7 @@ def agent_id_of(ref: str) -> int:
 class AuditEvents(MethodView):
     @blp.arguments(AuditQueryArgsSchema, location="query")
     @blp.response(200, AuditPageSchema)
+    @blp.doc(responses={200: {"content": EXPORT_CONTENT}})
     @blp.alt_response(404, description="no agent with that name")
     def get(self, args: dict[str, Any]) -> Any:
         """Query audit events (JSON pages newest first; CSV or JSON Lines streamed)
@@ -65,7 +71,7 @@ class AuditEvents(MethodView):
         limit = args["limit"] or DEFAULT_PAGE
         with state().db.session() as session:
             events = queries.read_events(
-                session, where, limit=limit, before_id=decode_cursor(args["cursor"]),
+                session, where, limit=limit, before_id=args["cursor"],
                 newest_first=True,
             )
             items = [describe(event, name) for event, name in events]

@@ -7,7 +7,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from a2e.api.pagination import MAX_LIMIT
+from a2e.api.fields import text
+from a2e.api.pagination import MAX_LIMIT, CursorField
 from a2e.audit.export import FORMATS
 from a2e.audit.filters import parse_instant
 
@@ -22,12 +23,18 @@ class Instant(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
+INSTANT = {"type": "string", "format": "date-time"}
+
+
 class AuditQueryArgsSchema(Schema):
-    agent = fields.String(load_default=None, metadata={"description": "agent name or id"})
-    action = fields.String(load_default=None, metadata={"description": "e.g. agent.created"})
-    outcome = fields.String(load_default=None, metadata={"description": "e.g. success, failure"})
-    since = Instant(load_default=None, metadata={"description": "inclusive; ISO date or date-time (UTC)"})
-    until = Instant(load_default=None, metadata={"description": "exclusive; ISO date or date-time (UTC)"})
+    agent = text(max_length=100, load_default=None, metadata={"description": "agent name or id"})
+    action = text(max_length=64, load_default=None, metadata={"description": "e.g. agent.created"})
+    outcome = text(max_length=16, load_default=None,
+                   metadata={"description": "e.g. success, failure"})
+    since = Instant(load_default=None, metadata={
+        "description": "inclusive; ISO date or date-time (UTC)", **INSTANT})
+    until = Instant(load_default=None, metadata={
+        "description": "exclusive; ISO date or date-time (UTC)", **INSTANT})
     format = fields.String(
         load_default="json", validate=validate.OneOf(FORMATS),
         metadata={"description": "json: one page, newest first; csv, jsonl: every match streamed, oldest first"},
@@ -36,7 +43,7 @@ class AuditQueryArgsSchema(Schema):
         load_default=None, validate=validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": "json: page size (default 50); csv/jsonl: at most this many rows"},
     )
-    cursor = fields.String(load_default=None, metadata={"description": "json: next_cursor of the previous page"})
+    cursor = CursorField()
 
 
 class AuditEventSchema(Schema):

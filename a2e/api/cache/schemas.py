@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-KEY_HASH = validate.Regexp(r"^[0-9a-f]{64}$", error="key must be a SHA-256 hex digest")
+from a2e.api.fields import FullMatch, text
+
+KEY_HASH = FullMatch(r"^[0-9a-f]{64}$", error="key must be a SHA-256 hex digest")
 
 
 class CacheCountsSchema(Schema):
@@ -41,7 +43,7 @@ class CacheStatsSchema(Schema):
 class InvalidateArgsSchema(Schema):
     """Filters of the agent's own invalidation (none: all its entries)."""
 
-    type = fields.String(validate=validate.Length(min=1, max=50),
+    type = text(max_length=50,
                          metadata={"description": "only this operation type"})
     key = fields.String(validate=KEY_HASH, metadata={"description": "only this key hash"})
 
@@ -49,7 +51,7 @@ class InvalidateArgsSchema(Schema):
 class AdminInvalidateArgsSchema(InvalidateArgsSchema):
     """Filters of an admin invalidation (none: the whole cache)."""
 
-    agent = fields.String(validate=validate.Length(min=1, max=100),
+    agent = text(max_length=100,
                           metadata={"description": "only this agent (name or id)"})
 
 

@@ -15,6 +15,7 @@ from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
 from a2e.api.credentials.schemas import CredentialSchema, CredentialValueSchema
 from a2e.api.events import record_event
+from a2e.api.fields import path_parameter
 from a2e.api.state import state
 from a2e.audit import actions
 from a2e.crypto import SecretBox
@@ -43,7 +44,8 @@ class Credentials(MethodView):
             return [describe(row) for row in queries.read_credentials(session, agent.id)]
 
 
-@blp.route("/<agent_ref>/credentials/<credential_id>")
+@blp.route("/<agent_ref>/credentials/<credential_id>", parameters=[path_parameter(
+    "credential_id", queries.CREDENTIAL_ID.pattern, "1-100 letters, digits, _ . -")])
 class CredentialById(MethodView):
     @blp.arguments(CredentialValueSchema)
     @blp.response(200, CredentialSchema)

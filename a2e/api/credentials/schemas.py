@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from a2e.protocol import names
 from a2e.protocol.hosts import is_host_entry
 from a2e.store.queries.credentials import MAX_VALUE_CHARS
 
@@ -27,7 +28,8 @@ class CredentialValueSchema(Schema):
         metadata={"description": "sent verbatim where the credential is referenced; never returned"},
     )
     hosts = fields.List(
-        fields.String(validate=_check_host), load_default=list,
+        fields.String(validate=_check_host, metadata={
+            "anyOf": [{"pattern": names.HOST_PATTERN}, {"format": "ipv6"}]}), load_default=list,
         metadata={"description": "the only hosts the value may be sent to (allowed-hosts syntax); "
                                  "absent or empty: unbound"},
     )

@@ -17,7 +17,7 @@ from a2e.api.executions.schemas import (
     ExecutionQueryArgsSchema,
     ExecutionSchema,
 )
-from a2e.api.pagination import decode_cursor, page
+from a2e.api.pagination import page
 from a2e.api.state import state
 from a2e.store.base import MAX_ID
 from a2e.store.models import Run
@@ -78,7 +78,7 @@ def detail(session: Session, run: Run) -> dict[str, Any]:
 def run_page(session: Session, args: dict[str, Any], **filters: Any) -> dict[str, Any]:
     runs = queries.read_runs(
         session, limit=args["limit"], status=args["status"],
-        before_id=decode_cursor(args["cursor"]), **filters,
+        before_id=args["cursor"], **filters,
     )
     body = page([summary(run) for run in runs], args["limit"], runs[-1].id if runs else None)
     return {**body, "executions": body["items"]}  # the reference clients read ``executions``

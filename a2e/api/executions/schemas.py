@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from a2e.api.fields import text
 from a2e.api.pagination import PageArgsSchema
 from a2e.store.models.runs import RUN_STATUSES
 
@@ -11,8 +12,8 @@ class ExecutionQueryArgsSchema(PageArgsSchema):
 
 
 class AdminRunQueryArgsSchema(ExecutionQueryArgsSchema):
-    agent = fields.String(load_default=None, metadata={"description": "agent name or id"})
-    execution_id = fields.String(load_default=None)
+    agent = text(max_length=100, load_default=None, metadata={"description": "agent name or id"})
+    execution_id = text(max_length=100, load_default=None)
 
 
 class ExecutionSummarySchema(Schema):

@@ -90,13 +90,13 @@ class AgentLimitsByRef(MethodView):
             agent = agent_or_404(session, agent_ref)
             return _describe(agent.id, agent.name, queries.read_overrides(session, agent.id))
 
-    @admin_blp.arguments(LimitsReplaceSchema)
+    @admin_blp.arguments(LimitsReplaceSchema, required=False)
     @admin_blp.response(200, AgentLimitsSchema)
     def put(self, body: dict[str, int | None], agent_ref: str) -> dict[str, Any]:
         """Replace an agent's overrides (a missing field returns to the default)"""
         return _change(agent_ref, body)
 
-    @admin_blp.arguments(LimitsPatchSchema)
+    @admin_blp.arguments(LimitsPatchSchema, required=False)
     @admin_blp.response(200, AgentLimitsSchema)
     def patch(self, body: dict[str, int | None], agent_ref: str) -> dict[str, Any]:
         """Change the given overrides of an agent (null returns one to the default)"""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from a2e.api.fields import MAX_INT32, integer
 from a2e.config import LIMIT_KEYS, LIMITS
 
 
 def _override(**kwargs: object) -> fields.Integer:
-    return fields.Integer(
-        allow_none=True, strict=True, validate=validate.Range(min=0),
+    return integer(
+        maximum=MAX_INT32, allow_none=True,
         metadata={"description": "null: the configured default; 0: blocked"}, **kwargs,
     )
 

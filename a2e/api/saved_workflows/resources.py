@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from a2e.api import runtime
 from a2e.api.auth import current_principal
 from a2e.api.events import record_event
-from a2e.api.pagination import PageArgsSchema, decode_name_cursor, encode_name_cursor
+from a2e.api.fields import path_parameter
 from a2e.api.saved_workflows.schemas import (
     ExecuteSavedSchema,
+    SavedListArgsSchema,
     SavedListPageSchema,
     SavedVersionSchema,
     SavedWorkflowSchema,
@@ -39,7 +40,7 @@ blp = Blueprint(
 
 
 def checked_name(name: str) -> str:
-    if not queries.WORKFLOW_NAME.match(name):
+    if not queries.WORKFLOW_NAME.fullmatch(name):
         abort(400, message="a workflow name is 1-100 letters, digits, _ . -")
     return name
 
@@ -61,21 +62,25 @@ def _version(row: SavedWorkflow) -> dict[str, Any]:
 
 @blp.route("")
 class SavedWorkflows(MethodView):
-    @blp.arguments(PageArgsSchema, location="query")
+    @blp.arguments(SavedListArgsSchema, location="query")
     @blp.response(200, SavedListPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The caller's saved workflows: the latest version of each, by name"""
         with state().db.session() as session:
             rows = queries.read_latest_saved_workflows(
                 session, current_principal().agent_id, limit=args["limit"],
-                after_name=decode_name_cursor(args["cursor"]),
+                after_name=args["cursor"],
             )
         full = len(rows) == args["limit"]
         return {"items": [_version(row) for row in rows],
-                "next_cursor": encode_name_cursor(rows[-1].name) if full else None}
+                "next_cursor": rows[-1].name if full else None}
 
 
-@blp.route("/<name>")
+NAME_PARAMETER = path_parameter("name", queries.WORKFLOW_NAME.pattern,
+                                "the workflow's name: 1-100 letters, digits, _ . -")
+
+
+@blp.route("/<name>", parameters=[NAME_PARAMETER])
 class SavedWorkflowByName(MethodView):
     @blp.arguments(SaveWorkflowSchema)
     @blp.response(201, SavedVersionSchema)
@@ -115,7 +120,7 @@ class SavedWorkflowByName(MethodView):
                      details={"name": name, "versions": deleted})
 
 
-@blp.route("/<name>/execute")
+@blp.route("/<name>/execute", parameters=[NAME_PARAMETER])
 class ExecuteSavedWorkflow(MethodView):
     @blp.arguments(ExecuteSavedSchema)
     @blp.response(200, ExecuteResponseSchema)

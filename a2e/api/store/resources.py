@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Flask
@@ -20,23 +18,6 @@ blp = Blueprint(
     "store", __name__, url_prefix="/api/v1/store",
     description="Values the calling agent's StoreData operations wrote",
 )
-
-
-def encode_key_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(f"key:{key}".encode()).decode().rstrip("=")
-
-
-def decode_key_cursor(cursor: str | None) -> str | None:
-    """The key to continue after, or a 400 for a cursor this endpoint did not make."""
-    if cursor is None:
-        return None
-    try:
-        kind, _, key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        kind, key = "", ""
-    if kind != "key":
-        abort(400, message="cursor is not valid")
-    return key
 
 
 def describe(row: StoredValue, *, with_value: bool = False) -> dict[str, Any]:
@@ -56,10 +37,10 @@ class StoredValues(MethodView):
         limit = args["limit"]
         with state().db.session() as session:
             rows = queries.read_values(session, current_principal().agent_id, limit=limit,
-                                       after_key=decode_key_cursor(args["cursor"]))
+                                       after_key=args["cursor"])
             items = [describe(row) for row in rows]
         full = len(rows) == limit
-        return {"items": items, "next_cursor": encode_key_cursor(rows[-1].key) if full else None}
+        return {"items": items, "next_cursor": rows[-1].key if full else None}
 
 
 @blp.route("/<key>")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from a2e.api.pagination import PageArgsSchema
+from a2e.api.fields import text
+from a2e.api.pagination import MAX_LIMIT
 
 
-class StoreQueryArgsSchema(PageArgsSchema):
-    """``limit`` and ``cursor`` (keys in order)."""
+class StoreQueryArgsSchema(Schema):
+    """``limit`` and ``cursor``: keys in order; the cursor is the key to continue after."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
+    cursor = text(max_length=200, load_default=None, metadata={
+        "description": "next_cursor of the previous page: the last key it listed"})
 
 
 class StoredKeySchema(Schema):

@@ -4,28 +4,34 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
 
+from a2e.api.fields import StrictBoolean
+
 
 class WorkflowSourceField(fields.Field):
     """A JSONL text, or a list of message objects (one per line)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str):
+        if isinstance(value, str) and value:
             return value
-        if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             return value
-        raise ValidationError("a JSONL string or a list of message objects")
+        raise ValidationError("a JSONL string or a list of message objects, not empty")
+
+
+#: The OpenAPI form of :class:`WorkflowSourceField`: JSONL text or message objects, not empty.
+WORKFLOW_SOURCE = {"oneOf": [{"type": "string", "minLength": 1},
+                             {"type": "array", "minItems": 1, "items": {"type": "object"}}]}
 
 
 class ValidateRequestSchema(Schema):
     workflow = WorkflowSourceField(
         required=True,
-        metadata={"description": "JSONL text, or a list of message objects",
-                  "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+        metadata={"description": "JSONL text, or a list of message objects", **WORKFLOW_SOURCE},
     )
 
 
 class ExecuteRequestSchema(ValidateRequestSchema):
-    validate = fields.Boolean(
+    validate = StrictBoolean(
         load_default=True,
         metadata={"description": "false skips only the report; permission, host and "
                                  "credential checks always run"},

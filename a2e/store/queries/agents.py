@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from a2e import keys
 from a2e.config import LIMIT_KEYS
+from a2e.protocol import names
 from a2e.store.base import parse_id, utcnow
 from a2e.store.models import Agent, AgentLimits, ApiKey
 from a2e.store.queries.limits import LimitSource
@@ -21,6 +22,10 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class AgentNotFound(LookupError):
     pass
+
+
+class InvalidAgent(ValueError):
+    """A name or allowed host the API would refuse too (:mod:`a2e.protocol.names`)."""
 
 
 class AgentExists(ValueError):
@@ -40,13 +45,24 @@ class IssuedKey:
 
 
 def read_agent(session: Session, ref: str | int) -> Agent:
-    """An agent by unique name or by id (a numeric string is tried as a name first)."""
-    agent = session.scalar(select(Agent).where(Agent.name == str(ref)))
+    """An agent by id (a ref of digits) or by unique name (anything else).
+
+    Names cannot be all digits (:mod:`a2e.protocol.names`), so a name never hides an
+    id. An agent named with digits before that rule is reached by its id; the message
+    for its name says so.
+    """
     agent_id = parse_id(str(ref))
-    if agent is None and agent_id is not None:
+    if agent_id is not None:
         agent = session.get(Agent, agent_id)
+        if agent is None:
+            legacy = session.scalar(select(Agent.id).where(Agent.name == str(ref)))
+            hint = (f"; the agent named {str(ref)!r} is agent {legacy}: names of digits "
+                    "read as ids") if legacy is not None else ""
+            raise AgentNotFound(f"no agent numbered {ref}{hint}")
+        return agent
+    agent = session.scalar(select(Agent).where(Agent.name == str(ref)))
     if agent is None:
-        raise AgentNotFound(f"no agent named or numbered {ref!r}")
+        raise AgentNotFound(f"no agent named {str(ref)!r}")
     return agent
 
 
@@ -74,6 +90,10 @@ def create_agent(
     allowed_operations: Iterable[str] | None = None,
     allowed_hosts: Iterable[str] = (),
 ) -> IssuedKey:
+    allowed_hosts = list(allowed_hosts)
+    for problem in (names.agent_name_problem(name), *map(names.host_problem, allowed_hosts)):
+        if problem is not None:
+            raise InvalidAgent(problem)
     if session.scalar(select(Agent.id).where(Agent.name == name)) is not None:
         raise AgentExists(f"an agent named {name!r} already exists")
     agent = Agent(

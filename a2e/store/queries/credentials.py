@@ -33,7 +33,7 @@ def check_hosts(hosts: Sequence[str]) -> list[str]:
 
 
 def check_credential(credential_id: str, value: str) -> None:
-    if not CREDENTIAL_ID.match(credential_id):
+    if not CREDENTIAL_ID.fullmatch(credential_id):
         raise InvalidCredential(
             f"credential id {credential_id[:100]!r} must be 1-100 letters, digits, _ . -"
         )
