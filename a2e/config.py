@@ -161,6 +161,14 @@ class MetricsSchema(_Section):
     public = fields.Boolean(load_default=False)
 
 
+class QueueSchema(_Section):
+    """Asynchronous runs (docs/async-runs.md)."""
+
+    workers_per_server = fields.Integer(load_default=2, strict=True, validate=validate.Range(min=0, max=64))
+    lease_s = fields.Float(load_default=30.0, validate=validate.Range(min=1))
+    poll_s = fields.Float(load_default=1.0, validate=validate.Range(min=0.05))
+
+
 class ConfigSchema(_Section):
     """Every section is required here; :func:`parse_settings` fills absent ones with ``{}``
     so that their own defaults are loaded."""
@@ -175,6 +183,7 @@ class ConfigSchema(_Section):
     security = fields.Nested(SecuritySchema, required=True)
     execution = fields.Nested(ExecutionSchema, required=True)
     metrics = fields.Nested(MetricsSchema, required=True)
+    queue = fields.Nested(QueueSchema, required=True)
 
 
 # -- the typed result ----------------------------------------------------------------
@@ -193,6 +202,7 @@ class Settings:
     security: Mapping[str, Any]
     execution: Mapping[str, Any]
     metrics: Mapping[str, Any]
+    queue: Mapping[str, Any]
     secret_key: str | None = field(default=None, repr=False)
     log_dir: str = "logs"
     source: str | None = None
@@ -243,6 +253,7 @@ def parse_settings(
         security=loaded["security"],
         execution=loaded["execution"],
         metrics=loaded["metrics"],
+        queue=loaded["queue"],
         secret_key=env.get("A2E_SECRET_KEY") or None,
         log_dir=env.get("A2E_LOG_DIR") or "logs",
         source=source,

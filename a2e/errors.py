@@ -16,6 +16,8 @@ class A2EError(Exception):
     error_type: ClassVar[str] = "ExecutionError"
     #: The suggestion an operation's error carries when its raiser gave none (PROTOCOL §5).
     hint: ClassVar[str] = "Check the operation's config and input; the details say what failed"
+    #: The status of a run that ends on this error.
+    run_status: ClassVar[str] = "failed"
 
     def __init__(
         self,
@@ -60,6 +62,18 @@ class PermissionDenied(A2EError):
 
 class ExecutionError(A2EError):
     error_type = "ExecutionError"
+
+
+class RunCancelled(ExecutionError):
+    """The run was cancelled (``POST /api/v1/executions/<id>/cancel``)."""
+
+    run_status = "cancelled"
+
+
+class RunInterrupted(ExecutionError):
+    """The run cannot go on after its worker stopped (a step that must not run twice)."""
+
+    run_status = "interrupted"
 
 
 class OperationTimeout(A2EError):

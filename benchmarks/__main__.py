@@ -24,7 +24,8 @@ from typing import Any
 
 from benchmarks.common import REPO, Figure, Goal, log, skipped, table
 
-MODULES = ("e2e", "limiter", "cache_retry", "growth", "runpath", "sandbox_cost", "dashboard")
+MODULES = ("e2e", "limiter", "cache_retry", "growth", "runpath", "sandbox_cost", "dashboard",
+           "queue_drain")
 
 
 def run_here(name: str, quick: bool) -> dict[str, Any]:

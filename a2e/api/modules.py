@@ -8,6 +8,7 @@ from __future__ import annotations
 from a2e.api import health
 from a2e.api.admin import agents as admin_agents
 from a2e.api.admin import saved_workflows as admin_saved_workflows
+from a2e.api.admin import webhook_secrets as admin_webhook_secrets
 from a2e.api.audit import resources as admin_audit
 from a2e.api.cache import resources as cache
 from a2e.api.capabilities import resources as capabilities
@@ -27,6 +28,7 @@ MODULES = (
     admin_audit,
     admin_credentials,
     admin_saved_workflows,
+    admin_webhook_secrets,
     workflows,
     executions,
     saved_workflows,

@@ -38,6 +38,13 @@ from a2e.store.schema_state import SchemaGate
 from a2e.store.session import Database
 
 
+class QueueWaker(Protocol):
+    def wake(self) -> None:
+        """A run was queued: let an idle worker thread look now."""
+
+    def stop(self, grace_s: float = 30.0) -> None: ...
+
+
 @dataclass
 class Services:
     """What the app holds for its lifetime besides settings and the database.
@@ -59,6 +66,8 @@ class Services:
     metrics: CollectorRegistry
     #: 503 for every keyed request until the database is at the migration head.
     schema_gate: SchemaGate
+    #: This process's queue worker, when it runs one (``a2e worker``, ``a2e serve``).
+    queue_worker: QueueWaker | None = None
 
     @property
     def run_slots(self) -> RunSlots | None:

@@ -6,8 +6,11 @@ import click
 
 from a2e.audit import record_cli_event
 from a2e.cli.common import emit, session_scope, settings
+from a2e.crypto import SecretBox
 from a2e.engine.ops import REGISTRY
+from a2e.secret import load_secret_key
 from a2e.store.queries import agents as queries
+from a2e.store.queries.webhooks import rotate_webhook_secret
 
 
 @click.group("agents")
@@ -60,6 +63,24 @@ def disable(name: str) -> None:
     record_cli_event(settings(), "agent.disabled", target=described["name"],
                      agent_id=described["agent_id"])
     emit(described)
+
+
+@agents_group.command("webhook-secret")
+@click.argument("name")
+def webhook_secret(name: str) -> None:
+    """Issue a new webhook secret for NAME and print {"agent_id", "name", "webhook_secret"}.
+
+    Shown once; the previous secret stops signing at once. Webhooks of NAME's
+    asynchronous runs carry A2E-Signature: t=<unix>,v1=<HMAC-SHA256 of "<t>.<body>">.
+    """
+    config = settings()
+    box = SecretBox(load_secret_key(config))
+    with session_scope(write=True) as session:
+        agent = queries.read_agent(session, name)
+        secret = rotate_webhook_secret(session, agent, box)
+        agent_id, agent_name = agent.id, agent.name
+    record_cli_event(config, "webhook_secret.rotated", target=agent_name, agent_id=agent_id)
+    emit({"agent_id": agent_id, "name": agent_name, "webhook_secret": secret})
 
 
 @click.group("keys")

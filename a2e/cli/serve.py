@@ -33,7 +33,21 @@ class A2EServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         from a2e.api import create_app
 
-        return create_app(self.config_settings)
+        app = create_app(self.config_settings)
+        threads = int(self.config_settings.queue["workers_per_server"])
+        if threads:
+            from a2e.queue.worker import QueueWorker
+
+            QueueWorker(app, threads, name="serve").start()
+        return app
+
+
+def stop_queue_worker(worker: Any) -> None:
+    """Gunicorn's ``worker_exit`` hook: let this process's queue threads finish or hand back."""
+    app = getattr(worker, "wsgi", None)
+    queue_worker = app.extensions["a2e"].services.queue_worker if app else None
+    if queue_worker is not None:
+        queue_worker.stop(grace_s=float(app.extensions["a2e"].settings.queue["lease_s"]))
 
 
 def _sealer(worker: Any) -> Any:
@@ -55,6 +69,13 @@ def stop_sealer(server: Any, worker: Any) -> None:
         sealer.stop()
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    """Gunicorn ``worker_exit``: queued runs finish or go back to the queue, then the
+    audit events they left are sealed."""
+    stop_queue_worker(worker)
+    stop_sealer(server, worker)
+
+
 def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> dict[str, Any]:
     deadline = float(config.execution["run_deadline_s"])
     return {
@@ -71,7 +92,7 @@ def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> di
         "loglevel": "warning",
         "preload_app": False,
         "post_worker_init": start_sealer,
-        "worker_exit": stop_sealer,
+        "worker_exit": worker_exit,
     }
 
 
@@ -85,9 +106,11 @@ def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> di
 def serve(host: str | None, port: int | None, workers: int | None, no_rate_limits: bool) -> None:
     """Serve the API with gunicorn.
 
-    Before serving, runs of this host left `running` by a process that is gone are
-    marked `interrupted`. Each worker seals audit events about once a second. SIGTERM
-    stops accepting, lets runs in flight finish and seals pending audit events.
+    Before serving, synchronous runs of this host left `running` by a process that is
+    gone are marked `interrupted`. Each worker process also runs queue.workers_per_server
+    threads (default 2) for asynchronous runs, and seals audit events about once a second.
+    SIGTERM stops accepting, lets runs in flight finish (queued runs: for up to
+    queue.lease_s, then they are handed back) and seals pending audit events.
     """
     config = settings()
     database(config).dispose()  # a URL that is not one stops here, with the setting named

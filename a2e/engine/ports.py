@@ -21,6 +21,8 @@ from a2e.protocol.model import AgentPermissions
 
 AgentId = int | str
 StepStatus = Literal["succeeded", "failed"]
+#: How a run ended (``cancelled`` and ``interrupted`` only for queued runs).
+RunStatus = Literal["succeeded", "failed", "cancelled", "interrupted"]
 
 
 class DuplicateExecution(ValidationError):
@@ -114,7 +116,7 @@ class StepRecord:
 class RunFinish:
     """How a run ended; ``results`` is the execute response's ``results`` object."""
 
-    status: StepStatus
+    status: RunStatus
     results: dict[str, Any]
     error: dict[str, Any] | None
     finished_at: datetime

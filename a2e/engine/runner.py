@@ -22,6 +22,7 @@ from typing import Any
 from a2e.engine.clock import SystemClock
 from a2e.engine.context import OpContext, RunState, Services
 from a2e.engine.http import HttpClient
+from a2e.engine.journal import RecordedError, RunJournal, nests
 from a2e.engine.ops import REGISTRY, OpFunction
 from a2e.engine.ports import (
     AgentContext,
@@ -123,29 +124,39 @@ class Runner:
         workflow_text: str,
         saved_workflow: SavedWorkflowRef | None = None,
         concurrent_runs: int | None = None,
+        journal: RunJournal | None = None,
     ) -> RunResult:
         """Run ``workflow`` for ``agent`` (holding one of its ``concurrent_runs`` slots when
         given); raises DuplicateExecution, or RateLimited for want of a slot, before any
-        step."""
+        step.
+
+        With a ``journal`` the run row exists already (a queued run, ``journal.run_id``),
+        its worker holds the slot, and recorded steps are replayed (:mod:`a2e.engine.journal`).
+        """
         clock = _SavingClock(self.services.clock)
         started_at, start = clock.now(), clock.monotonic()
-        run_id = self.recorder.start_run(
-            RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow,
-                     concurrent_runs)
-        )
+        if journal is not None:
+            run_id = journal.run_id
+        else:
+            run_id = self.recorder.start_run(
+                RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow,
+                         concurrent_runs)
+            )
         services = dataclasses.replace(self.services, clock=clock)
-        run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services))
+        run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services),
+                   journal=journal)
         clock.before_sleep = run.save
         error: dict[str, Any] | None = None
+        status = "succeeded"
         try:
             run.run_ops(workflow.order)
         except A2EError as exc:
             if not exc.suggestions:
                 exc.suggestions = [exc.hint]
             error = run.redact(exc.to_dict())
+            status = exc.run_status
         finished_at = clock.now()
         duration_ms = _ms(clock.monotonic() - start)
-        status = "failed" if error else "succeeded"
         self.recorder.finish_run(
             run_id, RunFinish(status, run.results, error, finished_at, duration_ms),
             run.take_unsaved(),
@@ -176,6 +187,7 @@ class _Run:
     unsaved: list[StepRecord] = field(default_factory=list)  # ended, not committed yet
     positions: itertools.count = field(default_factory=itertools.count)
     active: list[str] = field(default_factory=list)  # the Conditional/Loop chain running now
+    journal: RunJournal | None = None
 
     def take_unsaved(self) -> list[StepRecord]:
         unsaved, self.unsaved = self.unsaved, []
@@ -210,11 +222,24 @@ class _Run:
         _admit_step(self.state, op_id)
         clock = self.state.services.clock
         position, iteration = next(self.positions), self.state.iteration
-        started_at, start = clock.now(), clock.monotonic()
         ctx = OpContext(self.state, op, self.run_ops)
+        recorded = None
+        if self.journal is not None:
+            self.journal.checkpoint()
+            recorded = self.journal.recorded(position)
+            if recorded is not None and not (
+                op.op_type in self.runner.catalog and nests(self.runner.catalog[op.op_type])
+            ):
+                return self._replay(ctx, op, recorded)
+            if recorded is None:
+                self.journal.begin(position, op)
+        started_at, start = clock.now(), clock.monotonic()
 
         def record(status: str, result: Any, error: dict[str, Any] | None,
                    cached_at: datetime | None = None) -> None:
+            if recorded is not None:  # a Loop or Conditional run again on replay
+                self.steps.append(recorded)
+                return
             step = StepRecord(
                 op_id=op.op_id, op_type=op.op_type, position=position, iteration=iteration,
                 status=status, attempts=ctx.attempts or [{"attempt": 1, "status": None, "delay_s": 0.0}],
@@ -250,6 +275,16 @@ class _Run:
         self.results[op.op_id] = result
         record("succeeded", result, None, cached_at)
         return result
+
+    def _replay(self, ctx: OpContext, op: Operation, recorded: StepRecord) -> Any:
+        """A recorded step's outcome, as if it ran again (a resumed run)."""
+        self.steps.append(recorded)
+        if recorded.status == "failed":
+            raise RecordedError(recorded.error or {"message": "step failed"})
+        if "outputPath" in op.config:
+            ctx.write(op.config["outputPath"], recorded.result)
+        self.results[op.op_id] = recorded.result
+        return recorded.result
 
     def _perform(self, ctx: OpContext, op: Operation) -> tuple[Any, datetime | None]:
         """Run the operation (or take its cached result): ``(result, cached_at)``."""

@@ -30,6 +30,7 @@ class Watch:
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
+        self.thread = threading.get_ident()
         self.fired = False
         self.done = False
         self._connections: list[Any] = []
@@ -99,6 +100,13 @@ class Watchdog:
             _current.reset(token)
             with watch._lock:
                 watch.done = True
+
+    def fire_thread(self, thread: int) -> None:
+        """End the attempts of ``thread`` now, as if their deadline passed (a cancelled run)."""
+        with self._cond:
+            watches = [watch for _, _, watch in self._heap if watch.thread == thread]
+        for watch in watches:
+            watch.fire()
 
     def _run(self) -> None:
         while True:

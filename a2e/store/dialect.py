@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Date, Engine, Integer, text
+from sqlalchemy import Connection, Date, Engine, Integer, Select, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -159,3 +159,38 @@ def delete_guard_lifted(session: Session, *, setting: str, sqlite_trigger: str) 
     yield
     if trigger_sql is not None:
         session.execute(text(trigger_sql))
+def skip_locked(query: Select[Any], conn: Connection) -> Select[Any]:
+    """A claim's candidate query: PostgreSQL locks the row it picks and skips rows other
+    claims hold (``FOR UPDATE SKIP LOCKED``); SQLite's write lock (``BEGIN IMMEDIATE``)
+    already runs one claim at a time."""
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+def with_notify(statement: Any, conn: Connection, channel: str) -> Any:
+    """``statement … RETURNING`` that also wakes PostgreSQL's listeners on ``channel``
+    (``pg_notify`` runs with the statement and is delivered at its commit); SQLite has no
+    notifications (workers there poll)."""
+    if conn.dialect.name == "postgresql":
+        return statement.returning(
+            func.pg_notify(literal(channel), literal("")).label("notified")
+        )
+    return statement
+
+
+def listen_connection(engine: Engine, channel: str) -> Any:
+    """A driver connection of ``engine`` (autocommit, out of the pool) listening on
+    ``channel``; None off PostgreSQL, which has no notifications."""
+    if engine.dialect.name != "postgresql":
+        return None
+    pooled = engine.raw_connection()
+    pooled.detach()
+    conn = pooled.driver_connection
+    try:
+        conn.autocommit = True
+        conn.execute(f"LISTEN {channel}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint, abort
 from sqlalchemy.exc import IntegrityError
 
-from a2e.api import runtime
+from a2e.api import runtime, submit
 from a2e.api.auth import current_principal
 from a2e.api.events import record_event
 from a2e.api.fields import path_parameter
@@ -24,8 +24,8 @@ from a2e.api.saved_workflows.schemas import (
     VersionArgsSchema,
 )
 from a2e.api.state import state
-from a2e.api.workflows.resources import json_response
-from a2e.api.workflows.schemas import ExecuteResponseSchema, RefusalSchema
+from a2e.api.workflows.resources import PREFER_HEADER, json_response
+from a2e.api.workflows.schemas import ExecuteResponseSchema, RefusalSchema, SubmittedSchema
 from a2e.audit import actions
 from a2e.engine.ports import SavedWorkflowRef
 from a2e.engine.ops import REGISTRY
@@ -123,7 +123,12 @@ class SavedWorkflowByName(MethodView):
 @blp.route("/<name>/execute", parameters=[NAME_PARAMETER])
 class ExecuteSavedWorkflow(MethodView):
     @blp.arguments(ExecuteSavedSchema)
+    @blp.doc(parameters=[PREFER_HEADER])
     @blp.response(200, ExecuteResponseSchema)
+    @blp.alt_response(202, schema=SubmittedSchema, description='queued ("async": true or '
+                      "Prefer: respond-async); Location names the execution",
+                      headers={"Location": {"description": "/api/v1/executions/<execution_id>",
+                                            "schema": {"type": "string"}}})
     @blp.alt_response(400, schema=RefusalSchema, description="refused before running")
     @blp.alt_response(403, schema=RefusalSchema, description="refused: permissions only")
     @blp.alt_response(404, description="no such saved workflow or version")
@@ -132,6 +137,13 @@ class ExecuteSavedWorkflow(MethodView):
     def post(self, body: dict[str, Any], name: str) -> Response:
         """Run a saved workflow (latest version unless given) under a fresh or given execution id"""
         row = saved_or_404(name, body["version"])
+        if submit.wants_async(body) or body["callbackUrl"] is not None:
+            return submit.submit(
+                current_principal(), row.jsonl,
+                execution_id=body["executionId"] or f"exec-{uuid.uuid4().hex}",
+                saved_workflow=SavedWorkflowRef(row.name, row.version),
+                callback_url=body["callbackUrl"],
+            )
         result, status = runtime.execute(
             current_principal(), row.jsonl,
             execution_id=body["executionId"] or f"exec-{uuid.uuid4().hex}",

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from a2e.api.fields import FullMatch, integer, text
 from a2e.api.pagination import MAX_LIMIT
-from a2e.api.workflows.schemas import WORKFLOW_SOURCE, WorkflowSourceField
+from a2e.api.workflows.schemas import WORKFLOW_SOURCE, AsyncOptionsSchema, WorkflowSourceField
 from a2e.store.queries.workflows import WORKFLOW_NAME
 
 EXECUTION_ID = FullMatch(r"^[A-Za-z0-9_-]{1,100}$", error="use 1-100 letters, digits, _ or -")
@@ -39,7 +39,7 @@ class VersionArgsSchema(Schema):
                       metadata={"description": "a saved version; the latest by default"})
 
 
-class ExecuteSavedSchema(Schema):
+class ExecuteSavedSchema(AsyncOptionsSchema):
     executionId = fields.String(  # noqa: N815 - the protocol's field name
         load_default=None, validate=EXECUTION_ID,
         metadata={"description": "the run's execution id; a fresh one when absent"},

@@ -8,17 +8,24 @@ from flask import Flask, Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 
-from a2e.api import runtime
+from a2e.api import runtime, submit
 from a2e.api.auth import current_principal
 from a2e.api.events import record_event
 from a2e.api.workflows.schemas import (
     ExecuteRequestSchema,
     ExecuteResponseSchema,
     RefusalSchema,
+    SubmittedSchema,
     ValidateRequestSchema,
     ValidationReportSchema,
 )
 from a2e.audit import actions
+
+PREFER_HEADER = {
+    "in": "header", "name": "Prefer", "required": False, "schema": {"type": "string"},
+    "description": "respond-async: queue the run and answer 202 (as \"async\": true)",
+}
+
 
 blp = Blueprint(
     "workflows", __name__, url_prefix="/api/v1/workflows",
@@ -64,13 +71,22 @@ def with_issues(report: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/execute")
 class ExecuteWorkflow(MethodView):
     @blp.arguments(ExecuteRequestSchema)
+    @blp.doc(parameters=[PREFER_HEADER])
     @blp.response(200, ExecuteResponseSchema)
+    @blp.alt_response(202, schema=SubmittedSchema, description='queued ("async": true or '
+                      "Prefer: respond-async); Location names the execution",
+                      headers={"Location": {"description": "/api/v1/executions/<execution_id>",
+                                            "schema": {"type": "string"}}})
     @blp.alt_response(400, schema=RefusalSchema, description="refused before running")
     @blp.alt_response(403, schema=RefusalSchema, description="refused: permissions only")
     @blp.alt_response(409, description="the executionId is already used by this agent")
     @blp.alt_response(429, description="over a rate limit or the concurrent-runs limit")
     def post(self, body: dict[str, Any]) -> Response:
-        """Validate and run a workflow (200 for any run that started, whatever its outcome)"""
+        """Validate and run a workflow (200 for any run that started, whatever its outcome;
+        202 when queued to run asynchronously)"""
+        if submit.wants_async(body) or body["callbackUrl"] is not None:
+            return submit.submit(current_principal(), body["workflow"], validate=body["validate"],
+                                 callback_url=body["callbackUrl"])
         result, status = runtime.execute(
             current_principal(), body["workflow"], validate=body["validate"]
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from a2e.api.fields import StrictBoolean
 
@@ -30,12 +30,39 @@ class ValidateRequestSchema(Schema):
     )
 
 
-class ExecuteRequestSchema(ValidateRequestSchema):
+class AsyncOptionsSchema(Schema):
+    """What an execute body may add to run asynchronously (docs/async-runs.md)."""
+
+    async_ = StrictBoolean(
+        data_key="async", load_default=False,
+        metadata={"description": "true: queue the run and answer 202 with Location "
+                                 "(as the header Prefer: respond-async)"},
+    )
+    callbackUrl = fields.Url(  # noqa: N815 - the protocol's field name
+        load_default=None, require_tld=False, schemes={"http", "https"},
+        validate=validate.Length(max=2000),
+        metadata={"description": "asynchronous runs: POSTed the outcome when the run ends, "
+                                 "signed with A2E-Signature"},
+    )
+
+
+class ExecuteRequestSchema(ValidateRequestSchema, AsyncOptionsSchema):
     validate = StrictBoolean(
         load_default=True,
         metadata={"description": "false skips only the report; permission, host and "
                                  "credential checks always run"},
     )
+
+
+class SubmittedSchema(Schema):
+    """The 202 body of an asynchronous submit."""
+
+    execution_id = fields.String()
+    run_id = fields.Integer()
+    status = fields.String(metadata={"description": "queued"})
+    queued_at = fields.DateTime()
+    location = fields.String(metadata={"description": "as the Location header: "
+                                                      "/api/v1/executions/<execution_id>"})
 
 
 class IssueSchema(Schema):

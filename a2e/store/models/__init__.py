@@ -8,6 +8,7 @@ from a2e.store.models.credentials import Credential
 from a2e.store.models.limits import AgentLimits
 from a2e.store.models.runs import Run, RunStep
 from a2e.store.models.usage import RunSlotLease, UsageWindow
+from a2e.store.models.webhooks import WebhookDelivery
 from a2e.store.models.workflows import SavedWorkflow, StoredValue
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "SavedWorkflow",
     "StoredValue",
     "UsageWindow",
+    "WebhookDelivery",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from a2e.store.base import Base, BigId, JSONValue, UTCDateTime, utcnow
@@ -23,6 +23,8 @@ class Agent(Base):
     allowed_hosts: Mapped[list[str]] = mapped_column(JSONValue, default=list)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The secret webhooks are signed with, sealed by :mod:`a2e.crypto` (None: none issued).
+    webhook_secret: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="agent", passive_deletes=True)
 

@@ -15,12 +15,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from a2e.store.base import Base, BigId, JSONValue, UTCDateTime
 
-RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+#: Statuses a run never leaves.
+FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 STEP_STATUSES = ("succeeded", "failed")
 
 
@@ -29,12 +32,14 @@ class Run(Base):
     __table_args__ = (
         UniqueConstraint("agent_id", "execution_id"),
         CheckConstraint(
-            "status IN ('running', 'succeeded', 'failed', 'interrupted')", name="status"
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')",
+            name="status",
         ),
         Index("ix_runs_agent_id_id", "agent_id", "id"),
         Index("ix_runs_agent_id_status_id", "agent_id", "status", "id"),
         Index("ix_runs_status_owner_host", "status", "owner_host"),
         Index("ix_runs_started_at", "started_at"),
+        Index("ix_runs_status_lease_expires_at", "status", "lease_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -51,6 +56,19 @@ class Run(Base):
     workflow_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     saved_workflow_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     saved_workflow_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # -- asynchronous runs (a2e.queue): the run row is the queue entry
+    is_async: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The worker holding the run (``host:pid:worker``) and until when; renewed while it runs.
+    lease_owner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: How many times a worker claimed the run (more than 1: it was resumed).
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The step running now when it waits or has an outside effect:
+    #: ``{"position", "operation_id", "type", "started_at"}`` (what a resume needs).
+    in_flight: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, nullable=True)
 
 
 class RunStep(Base):

@@ -85,9 +85,12 @@ def read_run_summary(
         func.count().label("runs"), count("succeeded").label("succeeded"),
         count("failed").label("failed"),
         (cast(count("succeeded"), Float)
-         / func.nullif(count("succeeded", "failed", "interrupted"), 0)).label("success_rate"),
+         / func.nullif(count("succeeded", "failed", "interrupted", "cancelled"), 0)
+         ).label("success_rate"),
         cast(func.avg(Run.duration_ms), Float).label("mean_duration_ms"),
         func.max(Run.duration_ms).label("max_duration_ms"),
+        count("interrupted").label("interrupted"), count("cancelled").label("cancelled"),
+        count("queued").label("queued"), count("running").label("running"),
     ]
     if postgres:
         columns += [

@@ -149,14 +149,16 @@ def count_running(session: Session, agent_id: int) -> int:
 def mark_interrupted(
     session: Session, owner: Owner, now: datetime, alive: Callable[[int], bool]
 ) -> list[Run]:
-    """Mark ``interrupted`` the runs of ``owner.host`` left running by a process that is gone.
+    """Mark ``interrupted`` the synchronous runs of ``owner.host`` left running by a process
+    that is gone (asynchronous ones are resumed by another worker when their lease expires).
 
     Gone: another boot of the machine, or a pid that is no longer alive.
     """
     stale = [
         run
         for run in session.scalars(
-            select(Run).where(Run.status == "running", Run.owner_host == owner.host)
+            select(Run).where(Run.status == "running", Run.owner_host == owner.host,
+                              Run.is_async.is_(False))  # queued runs resume on lease expiry
         )
         if run.owner_boot_id != owner.boot_id or not alive(run.owner_pid)
     ]
@@ -179,7 +181,7 @@ def delete_finished_runs(session: Session, before: datetime, batch: int) -> int:
     """Delete up to ``batch`` finished runs started before ``before`` (steps cascade)."""
     ids = session.scalars(
         select(Run.id)
-        .where(Run.status != "running", Run.started_at < before)
+        .where(Run.status.not_in(("running", "queued")), Run.started_at < before)
         .order_by(Run.id)
         .limit(batch)
     ).all()
