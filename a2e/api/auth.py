@@ -27,6 +27,8 @@ from a2e.store.queries.limits import LimitSource
 log = logging.getLogger("a2e.auth")
 PUBLIC_PREFIXES = ("/api/v1/openapi.json", "/api/v1/docs")
 ADMIN_PREFIX = "/api/v1/admin"
+#: Paths that answer only admin keys (403 for an agent key).
+ADMIN_ONLY_PREFIXES = (ADMIN_PREFIX, "/api/v1/dashboard/")
 #: The ``WWW-Authenticate`` header of every 401 (RFC 6750).
 AUTH_CHALLENGE = 'Bearer realm="a2e"'
 

@@ -8,7 +8,7 @@ them by default — nothing to add in its module:
 - with a key (every ``/api/`` path but the document and this page): ``security``
   (``bearer`` or ``apiKey``), ``401`` with ``WWW-Authenticate``, and ``429`` (rate
   limits; its body adds ``retry_after``) except on the uncounted status endpoint;
-- ``/api/v1/admin/...``: ``403`` (not an admin key);
+- ``/api/v1/admin/...`` and ``/api/v1/dashboard/...``: ``403`` (not an admin key);
 - with parameters or a body: ``400``; with query arguments: ``414`` (gunicorn's, for a
   URL past its request-line limit); with path parameters or an ``agent`` argument
   (a name or id to look up): ``404``; with a body: ``413`` and ``415``.
@@ -33,7 +33,7 @@ from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
 
 from a2e import __version__
-from a2e.api.auth import ADMIN_PREFIX, AUTH_CHALLENGE, needs_key
+from a2e.api.auth import ADMIN_ONLY_PREFIXES, AUTH_CHALLENGE, needs_key
 
 DOCS_PATH = "/api/v1/docs"
 ASSETS_PATH = f"{DOCS_PATH}/assets"
@@ -113,7 +113,7 @@ def error_statuses(path: str, operation: dict[str, Any]) -> list[int]:
         statuses.append(401)
         if path != RATE_LIMIT_STATUS_PATH:
             statuses.append(429)
-    if path.startswith(ADMIN_PREFIX):
+    if path.startswith(ADMIN_ONLY_PREFIXES):
         statuses.append(403)
     if parameters or body or in_path:
         statuses.append(400)
