@@ -185,8 +185,8 @@ def listen_connection(engine: Engine, channel: str) -> Any:
     if engine.dialect.name != "postgresql":
         return None
     pooled = engine.raw_connection()
+    conn = pooled.driver_connection  # read before detach(), which lets go of it
     pooled.detach()
-    conn = pooled.driver_connection
     try:
         conn.autocommit = True
         conn.execute(f"LISTEN {channel}")
