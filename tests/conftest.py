@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug import Request, Response
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
@@ -185,3 +188,54 @@ def make_agent(db: Database) -> Callable[..., IssuedKey]:
             )
 
     return make
+
+
+class HeldUpstream:
+    """An upstream handler that holds every request until released, then answers ``{}``.
+
+    It lets a test act while an ApiCall is in flight. The test's local server answers one
+    request at a time and logs an answer only once it is sent, so a request still held
+    when the test ends would block the next test's requests and land in its log: the
+    fixture releases every held request at teardown and waits until each was logged.
+    """
+
+    def __init__(self, httpserver: Any, path: str, method: str) -> None:
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+        self._httpserver, self._path = httpserver, path
+        self._count = 0
+        httpserver.expect_request(path, method=method).respond_with_handler(self._hold)
+        self.url = httpserver.url_for(path)
+
+    def _hold(self, _request: Request) -> Response:
+        self._count += 1
+        self.arrived.set()
+        self._released.wait(120)
+        return Response("{}", content_type="application/json")
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for request, _ in self._httpserver.log if request.path == self._path)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def settle(self) -> None:
+        self.release()
+        deadline = time.monotonic() + 60
+        while self.answered < self._count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def held_upstream(httpserver: Any) -> Iterator[Callable[..., HeldUpstream]]:
+    """``held_upstream(path, method="GET")``: a path of ``httpserver`` that holds its requests."""
+    made: list[HeldUpstream] = []
+
+    def make(path: str = "/held", method: str = "GET") -> HeldUpstream:
+        made.append(HeldUpstream(httpserver, path, method))
+        return made[-1]
+
+    yield make
+    for held in made:
+        held.settle()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 
 import pytest
@@ -305,21 +304,15 @@ def test_a_queued_run_cancelled_with_a_callback_still_gets_its_webhook(
     assert run["callback"]["status"] == "pending"  # a sender (any worker process) sends it
 
 
-def test_cancel_ends_an_api_call_in_flight_within_about_a_second(queue_app, make_agent, httpserver):
+def test_cancel_ends_an_api_call_in_flight_within_about_a_second(queue_app, make_agent,
+                                                                  held_upstream):
     client = queue_app().test_client()
     key = make_agent()
-    arrived = threading.Event()
-
-    def slow(request: Request) -> Response:
-        arrived.set()
-        time.sleep(20)
-        return Response("{}", content_type="application/json")
-
-    httpserver.expect_request("/slow").respond_with_handler(slow)
-    workflow = jsonl(op("call", "ApiCall", method="GET", url=httpserver.url_for("/slow"),
+    slow = held_upstream("/slow")
+    workflow = jsonl(op("call", "ApiCall", method="GET", url=slow.url,
                         timeout=30_000, outputPath="/workflow/call"))
     execution_id = submit(client, key, workflow).get_json()["execution_id"]
-    assert arrived.wait(30)
+    assert slow.arrived.wait(30)
     assert client.post(f"/api/v1/executions/{execution_id}/cancel",
                        headers=auth(key)).status_code == 202
     run = wait_for(client, key, execution_id).get_json()

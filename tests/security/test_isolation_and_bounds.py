@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 
 import pytest
-from werkzeug import Response
 
 from a2e.api import create_app
 from tests.api.workflow_helpers import jsonl, op
@@ -62,25 +60,17 @@ def test_reading_another_agents_stored_value_in_a_workflow_fails(client, two_age
     assert body["status"] == "failed" and body["error"]["type"] == "DataError"
 
 
-def test_a_slow_api_call_is_bounded_by_the_run_deadline(settings_factory, make_agent, httpserver):
-    release, answered = threading.Event(), threading.Event()
-
-    def slow(_request):
-        release.wait(60)  # answers once the test saw the run end, or after 60 s
-        answered.set()
-        return Response("late", status=200)
-
-    httpserver.expect_request("/slow").respond_with_handler(slow)
+def test_a_slow_api_call_is_bounded_by_the_run_deadline(settings_factory, make_agent,
+                                                        held_upstream):
+    slow = held_upstream("/slow")  # answers only once the test has seen the run end
     app = create_app(settings_factory(execution={"run_deadline_s": 1.5},
                                       retry={"max_retries": 0}))
     key = make_agent("patient")
-    workflow = jsonl(op("call", "ApiCall", method="GET", url=httpserver.url_for("/slow"),
+    workflow = jsonl(op("call", "ApiCall", method="GET", url=slow.url,
                         timeout=120_000, outputPath="/workflow/x"))
     body = app.test_client().post("/api/v1/workflows/execute", headers=auth(key),
                                   json={"workflow": workflow}).json
-    ended_before_the_answer = not answered.is_set()
-    release.set()
-    assert ended_before_the_answer  # the run deadline ended it, not the upstream or the timeout
+    assert slow.answered == 0  # the run deadline ended it, not the upstream or the timeout
     assert body["status"] == "failed"
     assert body["error"]["type"] == "TimeoutError"
     app.extensions["a2e"].db.dispose()

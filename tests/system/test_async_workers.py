@@ -197,24 +197,18 @@ def test_kill_9_of_a_worker_mid_run_its_runs_finish_elsewhere_no_step_twice(
 
 
 def test_a_non_idempotent_api_call_in_flight_ends_the_run_interrupted(
-    cluster, make_agent, db, httpserver
+    cluster, make_agent, db, held_upstream
 ):
     server, worker = cluster(lease_s=3)
     key = make_agent()
-    arrived = threading.Event()
-
-    def slow(request: Request) -> Response:
-        arrived.set()
-        time.sleep(8)
-        return Response("{}", content_type="application/json")
-
-    httpserver.expect_request("/slow", method="POST").respond_with_handler(slow)
+    slow = held_upstream("/slow", method="POST")
     first = worker(1)
     execution_id = submit(server, key, jsonl(
-        op("send", "ApiCall", method="POST", url=httpserver.url_for("/slow"), body={},
+        op("send", "ApiCall", method="POST", url=slow.url, body={},
            timeout=20_000, outputPath="/workflow/send")))
-    eventually(arrived.is_set)
+    eventually(slow.arrived.is_set)
     first.stop(signal.SIGKILL)
+    slow.release()  # the killed worker's connection is answered and closed
     worker(1)
     run = get(server, key, execution_id, wait=60)
     eventually(lambda: get(server, key, execution_id)["status"] == "interrupted")

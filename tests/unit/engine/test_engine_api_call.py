@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from werkzeug import Request, Response
+from werkzeug import Response
 
 from a2e.errors import RateLimited
 from a2e.protocol.model import ExecutionLimits
@@ -128,13 +127,8 @@ def test_a_redirect_loop_is_an_execution_error(httpserver, run_workflow):
     assert "redirects" in result.error["message"]
 
 
-def test_a_slow_server_is_a_timeout(httpserver, run_workflow):
-    def slow(request: Request) -> Response:
-        time.sleep(0.5)
-        return Response("late")
-
-    httpserver.expect_request("/slow").respond_with_handler(slow)
-    result = run_workflow([get("slow", httpserver.url_for("/slow"), timeout=100)])
+def test_a_slow_server_is_a_timeout(held_upstream, run_workflow):
+    result = run_workflow([get("slow", held_upstream("/slow").url, timeout=100)])
     assert result.error["type"] == "TimeoutError"
 
 
