@@ -9,7 +9,8 @@ since the server opened it) otherwise.
 ``a2e serve`` starts whatever the database's state; until it is usable every other
 ``/api/`` request is a 503 (``schema_gate``). Once the schema was found at the head,
 the gate costs nothing more per request; until then it asks again at most once a
-second. After that, a lost database is still a 503 from the error handlers, and a
+second, and a ``/health`` that found the head opens it (so a process that answered
+``/health`` with ``ok`` serves the next request). After that, a lost database is still a 503 from the error handlers, and a
 deleted or replaced SQLite file is refused before every transaction.
 """
 
@@ -59,7 +60,9 @@ class Health(MethodView):
                       description="the database is unreachable or not migrated")
     def get(self) -> tuple[dict[str, str], int, dict[str, str]] | dict[str, str]:
         """Service health: the database answers and is at the migration head"""
-        found = schema.schema_state(state().db)
+        app_state = state()
+        found = schema.schema_state(app_state.db)
+        app_state.services.schema_gate.observe(found)
         body = {"status": "healthy", "service": "a2e-server", "version": __version__,
                 "database": found}
         if found != schema.OK:

@@ -63,3 +63,9 @@ class SchemaGate:
                 self._last = (now, schema_state(self.db))
                 self._ready = self._last[1] == OK
             return self._last[1]
+
+    def observe(self, found: str) -> None:
+        """A look taken elsewhere (``/health``): once it saw the head, the gate opens."""
+        with self._lock:
+            self._last = (time.monotonic(), found)
+            self._ready = self._ready or found == OK
