@@ -65,6 +65,8 @@ def status_for(error: A2EError) -> int:
 
 
 def _http_error(exc: HTTPException) -> Response:
+    if exc.response is not None:  # ``abort(response)``: the response is made already
+        return exc.response
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     details = None

@@ -9,6 +9,7 @@ recorder in the transactions that start and finish a run, with the run's audit e
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Mapping
@@ -17,11 +18,13 @@ from typing import Any
 
 from a2e.api.auth import Principal
 from a2e.api.events import event_row, record_event
+from a2e.api.limits.hooks import pending_count, settle_count
 from a2e.api.state import AppState, state
 from a2e.audit import actions
 from a2e.engine.ops import REGISTRY
 from a2e.engine.ports import AgentContext, RunFinish, RunStart, SavedWorkflowRef, StepRecord
 from a2e.errors import A2EError, ValidationError
+from a2e.limits.service import Undecided
 from a2e.protocol.model import ExecutionLimits, Workflow
 from a2e.protocol.paths import is_credential_ref
 from a2e.protocol.validate import as_error, permission_only, validate_workflow
@@ -98,11 +101,13 @@ def execute(
     """Validate and run a workflow: (the execute response body, 200) or the refusal.
 
     Raises DuplicateExecution (409) before any step, and RateLimited (429) when the
-    agent is at its concurrent-runs limit.
+    agent is at its concurrent-runs limit. The request's rate-limit count, when still
+    pending, is taken in the run's start transaction (:mod:`a2e.api.limits.hooks`).
     """
     app_state = state()
     assessment = assess(principal, source, full=validate)
     if assessment.workflow is None or assessment.refused:
+        settle_count()
         # An accepted request is recorded by its run's ``run.started`` event.
         record_event(actions.WORKFLOW_EXECUTE, outcome="refused",
                      details={"errors": len(assessment.report["errors"])})
@@ -110,7 +115,8 @@ def execute(
     workflow = assessment.workflow
     services = app_state.services
     slots = services.run_slots
-    result = services.runner.execute(
+    run = functools.partial(
+        services.runner.execute,
         workflow,
         agent=AgentContext(principal.agent_id, principal.permissions()),
         execution_id=execution_id or workflow.execution_id or f"exec-{uuid.uuid4().hex}",
@@ -118,6 +124,11 @@ def execute(
         saved_workflow=saved_workflow,
         concurrent_runs=slots.limit(principal.agent_id, principal.limits) if slots else None,
     )
+    try:
+        result = run(admission=pending_count())
+    except Undecided:  # maybe over the limit: the start was undone, count on its own
+        settle_count()
+        result = run()
     return result.to_response(), 200
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from a2e.api import runtime
 from a2e.api.auth import Principal
 from a2e.api.events import record_event
+from a2e.api.limits.hooks import settle_count
 from a2e.api.state import state
 from a2e.audit import actions
 from a2e.engine.outbound import check_target
@@ -47,6 +48,7 @@ def submit(
     callback_url: str | None = None,
 ) -> Response:
     """Validate and queue: 202 with ``Location``, or the refusal execute would give."""
+    settle_count()
     assessment = runtime.assess(principal, source, full=validate)
     if assessment.workflow is None or assessment.refused:
         record_event(actions.WORKFLOW_EXECUTE, outcome="refused",

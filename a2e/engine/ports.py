@@ -60,6 +60,7 @@ class RunStart:
 
     ``concurrent_runs`` is the agent's limit of runs in flight, when one applies: the
     recorder takes one of those slots as the run starts and frees it as it finishes.
+    ``admission`` is counted in the same transaction (see :class:`StartAdmission`).
     """
 
     agent_id: AgentId
@@ -68,6 +69,19 @@ class RunStart:
     started_at: datetime
     saved_workflow: SavedWorkflowRef | None = None
     concurrent_runs: int | None = None
+    admission: StartAdmission | None = None
+
+
+class StartAdmission(Protocol):
+    """A count that commits or rolls back with a run's start: the rate-limit admission of
+    the request that starts it, so that the two cost one transaction."""
+
+    def count_in(self, tx: Any) -> None:
+        """Count inside the start's transaction ``tx`` (the recorder's own handle); raise
+        to undo the start."""
+
+    def committed(self) -> None:
+        """The start's transaction, and so the count, committed."""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from a2e.engine.ports import (
     RunRecorder,
     RunStart,
     SavedWorkflowRef,
+    StartAdmission,
     StepRecord,
     ValueStore,
 )
@@ -125,10 +126,11 @@ class Runner:
         saved_workflow: SavedWorkflowRef | None = None,
         concurrent_runs: int | None = None,
         journal: RunJournal | None = None,
+        admission: StartAdmission | None = None,
     ) -> RunResult:
         """Run ``workflow`` for ``agent`` (holding one of its ``concurrent_runs`` slots when
-        given); raises DuplicateExecution, or RateLimited for want of a slot, before any
-        step.
+        given, and counting ``admission`` as it starts); raises DuplicateExecution, or
+        RateLimited for want of a slot, before any step.
 
         With a ``journal`` the run row exists already (a queued run, ``journal.run_id``),
         its worker holds the slot, and recorded steps are replayed (:mod:`a2e.engine.journal`).
@@ -140,7 +142,7 @@ class Runner:
         else:
             run_id = self.recorder.start_run(
                 RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow,
-                         concurrent_runs)
+                         concurrent_runs, admission)
             )
         services = dataclasses.replace(self.services, clock=clock)
         run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services),

@@ -78,6 +78,28 @@ class Limiter:
             self.on_first_rejection(agent_id, refused)
         return Decision(now, windows, (Usage(refused, refused.limit),), refused)
 
+    def admit_in(
+        self, tx: Any, agent_id: int, kind: str, limits: Mapping[str, int],
+        version: Hashable = None,
+    ) -> Decision | None:
+        """Count one unit in the caller's transaction ``tx`` (a run's start).
+
+        The admitted Decision; None when it may be a refusal (a window remembered as
+        full, a zero limit, a window found full): then the caller rolls ``tx`` back and
+        asks :meth:`check`, which records the refusal. Nothing here writes outside
+        ``tx`` (on SQLite a second write transaction would wait for ``tx``'s lock).
+        """
+        now = self.clock.now()
+        windows = windows_for(kind, limits, now)
+        if any(w.limit <= 0 for w in windows) or (
+            self._known_full(agent_id, windows, version) is not None
+        ):
+            return None
+        counts = self.storage.admit_in(tx, agent_id, windows)
+        if not counts:
+            return None
+        return Decision(now, windows, tuple(Usage(w, counts[w.period]) for w in windows))
+
     def usage(self, agent_id: int, kind: str, limits: Mapping[str, int]) -> Decision:
         """The current windows of ``kind`` and their counts, without counting anything."""
         now = self.clock.now()

@@ -29,6 +29,11 @@ def refusal_message(refused: Window, retry_after: int) -> str:
     )
 
 
+class Undecided(Exception):
+    """Raised in a transaction whose count may be a refusal: the caller rolls the
+    transaction back and counts on its own (:meth:`RateLimits.check_request`)."""
+
+
 class RateLimits:
     """The limiter over SQL, with limits read per call (so changes apply at once)."""
 
@@ -53,6 +58,20 @@ class RateLimits:
         authentication query does), saving a read per request.
         """
         return self._check(agent_id, "requests", source)
+
+    def check_request_in(
+        self, tx: Any, agent_id: int, source: LimitSource | None = None
+    ) -> Decision | None:
+        """Count one request in the caller's transaction ``tx``; None when limiting is
+        off or the agent is gone. Raises :class:`Undecided` instead of refusing."""
+        effective = self._effective(agent_id, source)
+        if effective is None:
+            return None
+        decision = self.limiter.admit_in(tx, agent_id, "requests", effective.limits,
+                                         effective.version)
+        if decision is None:
+            raise Undecided
+        return decision
 
     def admit_api_call(self, agent_id: Any) -> None:
         """The engine's port: count one ApiCall or raise :class:`RateLimited`."""
@@ -88,11 +107,15 @@ class RateLimits:
         self.limiter.flush()
 
     def _check(self, agent_id: int, kind: str, source: LimitSource | None = None) -> Decision | None:
-        if not self.enabled:
-            return None
-        effective: EffectiveLimits | None = (
-            self.reader.read(agent_id) if source is None else self.reader.effective(agent_id, source)
-        )
+        effective = self._effective(agent_id, source)
         if effective is None:
             return None
         return self.limiter.check(agent_id, kind, effective.limits, effective.version)
+
+    def _effective(self, agent_id: int, source: LimitSource | None) -> EffectiveLimits | None:
+        """The agent's limits (None when limiting is off or the agent is gone)."""
+        if not self.enabled:
+            return None
+        if source is None:
+            return self.reader.read(agent_id)
+        return self.reader.effective(agent_id, source)

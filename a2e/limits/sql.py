@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from a2e.limits.storage import Admission
 from a2e.limits.windows import Window
 from a2e.store.queries import limits as limit_queries
@@ -35,6 +37,9 @@ class SqlUsageStorage:
         usage = self.read_usage(agent_id, windows[0].kind, {w.period: w.start for w in windows})
         full = tuple(w.period for w in windows if usage[w.period] >= w.limit)
         return Admission({}, full or tuple(w.period for w in windows))
+
+    def admit_in(self, tx: Connection, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
+        return self._admission.admit_in(tx, agent_id, windows)
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:
         with self.db.session(write=True) as session:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from a2e.limits.windows import Window
 
@@ -32,6 +32,10 @@ class Admission:
 class UsageStorage(Protocol):
     def admit(self, agent_id: int, windows: Sequence[Window]) -> Admission:
         """Add one to every window if each is below its limit (all or none), atomically."""
+
+    def admit_in(self, tx: Any, agent_id: int, windows: Sequence[Window]) -> Mapping[str, int]:
+        """:meth:`admit` inside the caller's transaction ``tx``: the new counts by period,
+        or empty when a window was full (then ``tx`` must be rolled back)."""
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:
         """Add ``count`` refusals to ``window``; return its new total of refusals."""
@@ -61,6 +65,9 @@ class MemoryUsageStorage:
             for key, n in zip(keys, counts):
                 self._admitted[key] = n + 1
             return Admission({w.period: n + 1 for w, n in zip(windows, counts)})
+
+    def admit_in(self, tx: Any, agent_id: int, windows: Sequence[Window]) -> Mapping[str, int]:
+        return self.admit(agent_id, windows).counts
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:
         key = (agent_id, window.kind, window.period, window.start)

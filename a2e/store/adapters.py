@@ -80,7 +80,9 @@ class SqlRunRecorder:
                 )
                 if self.events is not None:
                     self._insert_events(conn, [self.events.started(run_id, start)])
-                # Last, so that the agent's row stays locked only until the commit.
+                # Last, so that the window and agent rows stay locked only until the commit.
+                if start.admission is not None:
+                    start.admission.count_in(conn)
                 lease = None
                 if self.slots is not None and start.concurrent_runs is not None:
                     lease = self.slots.acquire_in(conn, agent_id, start.concurrent_runs)
@@ -92,6 +94,8 @@ class SqlRunRecorder:
             if existing is None:
                 raise
             raise DuplicateExecution(existing.id, start.execution_id) from None
+        if start.admission is not None:
+            start.admission.committed()
         if lease is not None:
             with self._lock:
                 self._leases[run_id] = lease

@@ -15,19 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from a2e.store.models import UsageWindow
+from sqlalchemy import func, select
+
+from a2e.store.models import Run, UsageWindow
 from a2e.store.session import Database
+from tests.api.workflow_helpers import jsonl, op
 from tests.serving import ServerProcess
 
 CLIENTS, REQUESTS, LIMIT = 8, 40, 100
 CLIENT = textwrap.dedent("""
     import http.client, json, sys, time
     port, key, count, start_at = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    method, path, body = sys.argv[5], sys.argv[6], sys.argv[7] or None
     time.sleep(max(0.0, start_at - time.time()))
     statuses = []
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
     for _ in range(count):
-        conn.request("GET", "/api/v1/capabilities", headers={"X-API-Key": key})
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         statuses.append(response.status)
@@ -42,7 +47,7 @@ def server(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) ->
     config = tmp_path / "a2e.json"
     config.write_text(json.dumps({"rateLimiting": {
         "requests_per_minute": 10_000, "requests_per_hour": LIMIT, "requests_per_day": 10_000,
-        "async_commit": request.param,
+        "async_commit": request.param, "concurrent_runs": CLIENTS,
     }}))
     with ServerProcess(database_url, tmp_path, workers=4, env={"A2E_CONFIG": str(config)}) as srv:
         yield srv.port
@@ -56,9 +61,19 @@ def wait_clear_of_the_hour_boundary() -> None:
         time.sleep(left + 1)
 
 
+EXECUTE = json.dumps({"workflow": jsonl(op("x", "Calculate", expression="1",
+                                          outputPath="/workflow/x"))})
+REQUESTS_SENT = {
+    "capabilities": ("GET", "/api/v1/capabilities", ""),
+    # counted in the transaction that starts the run
+    "execute": ("POST", "/api/v1/workflows/execute", EXECUTE),
+}
+
+
 @pytest.mark.system
+@pytest.mark.parametrize("sent", list(REQUESTS_SENT))
 def test_exactly_the_limit_is_admitted_across_workers_and_clients(
-    server: int, make_agent: Callable, db: Database
+    server: int, make_agent: Callable, db: Database, sent: str
 ) -> None:
     key = make_agent("burst").api_key
     # The status endpoint is not counted; asking it first refreshes the key's last_used_at,
@@ -72,7 +87,8 @@ def test_exactly_the_limit_is_admitted_across_workers_and_clients(
     start_at = time.time() + 1.0
     clients = [
         subprocess.Popen(
-            [sys.executable, "-c", CLIENT, str(server), key, str(REQUESTS), str(start_at)],
+            [sys.executable, "-c", CLIENT, str(server), key, str(REQUESTS), str(start_at),
+             *REQUESTS_SENT[sent]],
             stdout=subprocess.PIPE,
         )
         for _ in range(CLIENTS)
@@ -86,3 +102,6 @@ def test_exactly_the_limit_is_admitted_across_workers_and_clients(
     with db.session() as session:
         hour = session.query(UsageWindow).filter_by(kind="requests", period="hour").one()
     assert hour.admitted == LIMIT
+    if sent == "execute":
+        with db.session() as session:
+            assert session.scalar(select(func.count()).select_from(Run)) == LIMIT

@@ -1,5 +1,6 @@
 """Usage windows and run-slot leases. Functions take the session first and never commit;
-admission (:class:`AdmissionSql`) is one statement that commits on its own.
+admission (:class:`AdmissionSql`) is one statement that commits on its own, or one
+statement of a caller's transaction (a run's start).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class AdmissionSql:
             dialect, postgresql=functools.partial(_postgresql_sql, async_commit=async_commit),
             sqlite=_sqlite_sql,
         )
+        self._sql_in_transaction: Callable[[int], str] = by_dialect(
+            dialect, postgresql=functools.partial(_postgresql_sql, async_commit=False),
+            sqlite=_sqlite_sql,
+        )
         bind = UsageWindow.window_start.type.dialect_impl(dialect).bind_processor(dialect)
         # psycopg takes the datetime as it is. On SQLite few distinct window starts are
         # live at once, and formatting them is most of the cost of binding.
@@ -88,6 +93,19 @@ class AdmissionSql:
                 return {}
             raise
         return dict(rows)
+
+    def admit_in(self, conn: Connection, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
+        """:meth:`admit` as a statement of the caller's transaction ``conn`` (never with
+        ``async_commit``: the transaction decides its own durability). On PostgreSQL a
+        refusal aborts that transaction: the caller must roll it back."""
+        sql = self._sql_in_transaction(len(windows))
+        try:
+            rows = conn.exec_driver_sql(sql, self.params(agent_id, windows)).all()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == REFUSED_SQLSTATE:
+                return {}
+            raise
+        return {period: admitted for period, admitted in rows}
 
     def params(self, agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
         """The statement's parameters, in the driver's types."""
