@@ -123,6 +123,7 @@ def test_the_dashboard_shows_the_scenario(server, browser, keys, httpserver, tmp
     page.select_option('select[name="agent"]', "")
     page.select_option('select[name="days"]', "30")
     sync_api.expect(page.locator("#timeline svg text.axis")).to_have_count(3 + 7)  # y ticks; every 5th day and the last
+    expect_total(page, "8")  # every agent again, before another run is added
 
     # Another run appears on the next automatic refresh, 30 s later.
     status, _ = (lambda r: (r.status_code, r.json()))(requests.post(
