@@ -19,14 +19,15 @@ log = logging.getLogger("a2e.startup")
 
 
 def recover_interrupted_runs(db: Database, audit: AuditLog) -> list[int]:
-    """Mark this host's orphaned runs ``interrupted`` and leave an audit event for each."""
+    """Mark this host's orphaned runs ``interrupted``, each with its audit event, in one
+    transaction."""
     with db.session(write=True) as session:
         runs = mark_interrupted(session, current_owner(), utcnow(), pid_alive)
-    for run in runs:
-        audit.append(action=actions.RUN_INTERRUPTED, outcome=actions.FAILURE, actor="server",
-                     agent_id=run.agent_id, target=f"run:{run.id}", request_id=None,
-                     client_ip=None, details={"execution_id": run.execution_id,
-                                              "reason": run.error["message"]})
+        for run in runs:
+            audit.add(session, action=actions.RUN_INTERRUPTED, outcome=actions.FAILURE,
+                      actor="server", agent_id=run.agent_id, target=f"run:{run.id}",
+                      request_id=None, client_ip=None,
+                      details={"execution_id": run.execution_id, "reason": run.error["message"]})
     ids = [run.id for run in runs]
     if ids:
         log.warning("marked %d run(s) interrupted: %s", len(ids), ids)

@@ -1,9 +1,16 @@
-"""The one call every module makes to leave an audit event.
+"""The calls every module makes to leave an audit event, with the request context
+(request id, client address, the authenticated actor) filled in.
 
-``record_event`` fills in the request context (request id, client address, the
-authenticated actor) and hands the event to the app's ``services.audit``; ``event_row``
-makes the same row for a caller that writes it in its own transaction (the run
-recorder). Details must never carry a secret or a key.
+- :func:`record_event_in` — an event that records a change: a row of the change's own
+  transaction (the session or Core connection it is written in), so that both commit
+  or neither does. A failed insert fails the change.
+- :func:`record_event` — an event that records no change (an authentication failure, a
+  refused or validated workflow, a rejected request): a short transaction of its own
+  through ``services.audit``.
+- :func:`event_row` — the row alone, for a caller that inserts it itself (the run
+  recorder batches a run's events with its rows).
+
+Details must never carry a secret or a key.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any, Protocol
 from flask import g, has_request_context, request
 
 from a2e.api.state import state
+from a2e.store.queries.audit import Executor
 
 
 class AuditSink(Protocol):
@@ -28,6 +36,20 @@ class AuditSink(Protocol):
         request_id: str | None,
         client_ip: str | None,
         details: dict[str, Any],
+    ) -> None: ...
+
+    def add(
+        self,
+        conn: Executor,
+        *,
+        action: str,
+        outcome: str,
+        actor: str | None,
+        agent_id: int | None,
+        target: str | None,
+        request_id: str | None,
+        client_ip: str | None,
+        details: Mapping[str, Any],
     ) -> None: ...
 
     def row(
@@ -68,8 +90,8 @@ def record_event(
     agent_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append an audit event in a transaction of its own (``agent_id`` defaults to the
-    authenticated caller)."""
+    """Append an event that records no change, in a transaction of its own (``agent_id``
+    defaults to the authenticated caller)."""
     sink: AuditSink = state().services.audit
     sink.append(action=action, outcome=outcome, target=target, details=details or {},
                 **_context(agent_id))
@@ -88,3 +110,19 @@ def event_row(
     sink: AuditSink = state().services.audit
     return sink.row(action=action, outcome=outcome, target=target, details=details or {},
                     **_context(agent_id))
+
+
+def record_event_in(
+    conn: Executor,
+    action: str,
+    *,
+    outcome: str = "success",
+    target: str | None = None,
+    agent_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Insert the event of a change in the change's transaction (``conn``: its session or
+    Core connection; never committed here): both commit or neither does."""
+    sink: AuditSink = state().services.audit
+    sink.add(conn, action=action, outcome=outcome, target=target, details=details or {},
+             **_context(agent_id))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from a2e.api import runtime
 from a2e.api.auth import Principal
-from a2e.api.events import record_event
+from a2e.api.events import record_event, record_event_in
 from a2e.api.limits.hooks import settle_count
 from a2e.api.state import state
 from a2e.audit import actions
@@ -60,7 +60,7 @@ def submit(
     execution_id = execution_id or assessment.workflow.execution_id or f"exec-{uuid.uuid4().hex}"
     now = utcnow()
     try:
-        with app_state.db.connection(write=True, single_statement=True) as conn:
+        with app_state.db.connection(write=True) as conn:
             run_id = queries.enqueue_run(
                 conn, agent_id=principal.agent_id, execution_id=execution_id,
                 owner=current_owner(), now=now, workflow_text=runtime.source_text(source),
@@ -68,6 +68,9 @@ def submit(
                 saved_workflow_name=saved_workflow.name if saved_workflow else None,
                 saved_workflow_version=saved_workflow.version if saved_workflow else None,
             )
+            record_event_in(conn, actions.RUN_QUEUED, target=f"run:{run_id}",
+                            details={"execution_id": execution_id,
+                                     "callback": callback_url is not None})
     except IntegrityError:
         with app_state.db.session() as session:
             existing = run_queries.read_run_by_execution_id(session, principal.agent_id,
@@ -75,8 +78,6 @@ def submit(
         if existing is None:
             raise
         raise DuplicateExecution(existing.id, execution_id) from None
-    record_event(actions.RUN_QUEUED, target=f"run:{run_id}",
-                 details={"execution_id": execution_id, "callback": callback_url is not None})
     worker = app_state.services.queue_worker
     if worker is not None:
         worker.wake()

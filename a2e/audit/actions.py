@@ -1,7 +1,8 @@
 """The action names the audit trail records, and the conventional outcomes.
 
-Callers pass these to ``a2e.api.events.record_event`` (or, from the CLI, to
-``a2e.audit.record_cli_event``); the names are what operators filter on.
+Callers pass these to ``a2e.api.events.record_event_in`` (a change, in its own
+transaction), ``a2e.api.events.record_event`` (no change), or, from the CLI, to
+``a2e.audit.record_cli_event``; the names are what operators filter on.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ AGENT_DISABLED = "agent.disabled"
 KEY_CREATED = "key.created"  # details {"prefix"}: the lookup prefix, never the key
 KEY_ROTATED = "key.rotated"
 KEY_REVOKED = "key.revoked"
-LIMITS_CHANGED = "limits.changed"
+LIMITS_CHANGED = "limits.changed"  # details {"changed": {limit: value or null}}
+USAGE_RESET = "usage.reset"  # ``a2e limits reset``: the current windows' usage zeroed
 CREDENTIAL_SET = "credential.set"  # target <agent>/<credential id>; never the value
 CREDENTIAL_DELETED = "credential.deleted"
 WORKFLOW_SAVED = "workflow.saved"

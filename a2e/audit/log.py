@@ -1,12 +1,16 @@
 """The ``audit`` service: writes events unsealed, with no lock, for the sealer to chain.
 
-:meth:`AuditLog.row` builds an event's row (details scrubbed and normalized, the
-time set) for a caller that inserts it in the transaction of the change it records
-(the run recorder does); :meth:`AuditLog.append` inserts one in a short transaction
-of its own. Either way the row is chained later by :mod:`a2e.audit.seal`.
+:meth:`AuditLog.add` inserts the event of a change in that change's transaction (the
+caller's session or Core connection), so that both commit or neither does;
+:meth:`AuditLog.row` builds the row alone (details scrubbed and normalized, the time
+set) for a caller that inserts it with others (the run recorder);
+:meth:`AuditLog.append` inserts an event that records no change (an authentication
+failure, a refusal) in a short transaction of its own. :func:`record_cli_event` is
+the command line's :meth:`~AuditLog.add`. Either way the row is chained later by
+:mod:`a2e.audit.seal`.
 
-An event that cannot be written on its own is logged at ERROR (action and request id)
-and the caller goes on: the audit trail never turns a finished change into a 500.
+An event appended on its own that cannot be written is logged at ERROR (action and
+request id) and the caller goes on: it records nothing that could be lost with it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from a2e.audit.chain import normalize_details
 from a2e.config import Settings
 from a2e.store.base import utcnow
 from a2e.store.queries import audit as queries
+from a2e.store.queries.audit import Executor
 from a2e.store.session import Database
 
 log = logging.getLogger("a2e.audit")
@@ -94,11 +99,30 @@ class AuditLog:
         if not self.enabled:
             return None
         self._written = True
-        return {
-            "ts": self._now(), "action": action, "outcome": outcome, "actor": actor,
-            "agent_id": agent_id, "target": target, "request_id": request_id,
-            "client_ip": client_ip, "details": normalize_details(scrub(details)),
-        }
+        return _row(self._now(), action=action, outcome=outcome, actor=actor, agent_id=agent_id,
+                    target=target, request_id=request_id, client_ip=client_ip, details=details)
+
+    def add(
+        self,
+        conn: Executor,
+        *,
+        action: str,
+        outcome: str,
+        actor: str | None,
+        agent_id: int | None,
+        target: str | None,
+        request_id: str | None,
+        client_ip: str | None,
+        details: Mapping[str, Any],
+    ) -> None:
+        """Insert the event of a change in the change's transaction (never committed here);
+        a failed insert fails that transaction."""
+        row = self.row(
+            action=action, outcome=outcome, actor=actor, agent_id=agent_id, target=target,
+            request_id=request_id, client_ip=client_ip, details=details,
+        )
+        if row is not None:
+            queries.insert_event(conn, row)
 
     def append(
         self,
@@ -112,6 +136,7 @@ class AuditLog:
         client_ip: str | None,
         details: Mapping[str, Any],
     ) -> None:
+        """Insert an event that records no change, in a transaction of its own."""
         row = self.row(
             action=action, outcome=outcome, actor=actor, agent_id=agent_id, target=target,
             request_id=request_id, client_ip=client_ip, details=details,
@@ -163,7 +188,12 @@ class AuditLog:
                 del self._pending[address]
 
 
+def _row(ts: datetime, *, details: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"ts": ts, **fields, "details": normalize_details(scrub(details))}
+
+
 def record_cli_event(
+    conn: Executor,
     settings: Settings,
     action: str,
     *,
@@ -172,14 +202,10 @@ def record_cli_event(
     target: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> None:
-    """Append an event made by the ``a2e`` command line (actor ``cli``), in its own transaction."""
-    db = Database.from_url(
-        settings.database_url, pool_size=1, busy_timeout_ms=settings.database["busy_timeout_ms"]
-    )
-    try:
-        AuditLog(db, enabled=settings.audit["enabled"]).append(
-            action=action, outcome=outcome, actor="cli", agent_id=agent_id, target=target,
-            request_id=None, client_ip=None, details=details or {},
-        )
-    finally:
-        db.dispose()
+    """Insert an event made by the ``a2e`` command line (actor ``cli``) in the transaction
+    of the change it records (``conn``: its session; never committed here)."""
+    if settings.audit["enabled"]:
+        queries.insert_event(conn, _row(
+            utcnow(), action=action, outcome=outcome, actor="cli", agent_id=agent_id,
+            target=target, request_id=None, client_ip=None, details=details or {},
+        ))

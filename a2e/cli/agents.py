@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from a2e.audit import record_cli_event
+from a2e.audit import actions, record_cli_event
 from a2e.cli.common import emit, session_scope, settings
 from a2e.crypto import SecretBox
 from a2e.engine.ops import REGISTRY
@@ -40,8 +40,8 @@ def create(name: str, admin: bool, allow_ops: tuple[str, ...], allow_hosts: tupl
             session, name, admin=admin,
             allowed_operations=list(allow_ops) or None, allowed_hosts=allow_hosts,
         )
-    record_cli_event(settings(), "agent.created", target=issued.name, agent_id=issued.agent_id,
-                     details={"admin": admin})
+        record_cli_event(session, settings(), actions.AGENT_CREATED, target=issued.name,
+                         agent_id=issued.agent_id, details={"admin": admin})
     emit(issued.to_dict())
 
 
@@ -60,8 +60,8 @@ def disable(name: str) -> None:
         agent = queries.read_agent(session, name)
         agent.disabled = True
         described = agent.describe()
-    record_cli_event(settings(), "agent.disabled", target=described["name"],
-                     agent_id=described["agent_id"])
+        record_cli_event(session, settings(), actions.AGENT_DISABLED, target=described["name"],
+                         agent_id=described["agent_id"])
     emit(described)
 
 
@@ -79,7 +79,8 @@ def webhook_secret(name: str) -> None:
         agent = queries.read_agent(session, name)
         secret = rotate_webhook_secret(session, agent, box)
         agent_id, agent_name = agent.id, agent.name
-    record_cli_event(config, "webhook_secret.rotated", target=agent_name, agent_id=agent_id)
+        record_cli_event(session, config, actions.WEBHOOK_SECRET_ROTATED, target=agent_name,
+                         agent_id=agent_id)
     emit({"agent_id": agent_id, "name": agent_name, "webhook_secret": secret})
 
 
@@ -94,7 +95,8 @@ def rotate(name: str) -> None:
     """Revoke NAME's keys and print a new one as {"agent_id", "name", "api_key"}."""
     with session_scope(write=True) as session:
         issued = queries.rotate_keys(session, queries.read_agent(session, name))
-    record_cli_event(settings(), "key.rotated", target=issued.name, agent_id=issued.agent_id)
+        record_cli_event(session, settings(), actions.KEY_ROTATED, target=issued.name,
+                         agent_id=issued.agent_id)
     emit(issued.to_dict())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from a2e.audit import record_cli_event
+from a2e.audit import actions, record_cli_event
 from a2e.cli.common import database, emit, settings
 from a2e.config import Settings
 from a2e.engine.clock import SystemClock
@@ -45,16 +45,19 @@ def clear(op_type: str | None, agent: str | None, key_hash: str | None) -> None:
     Records a cache.invalidated audit event and prints {"removed": n, "filters": {...}}.
     """
     config = settings()
+    filters = {k: v for k, v in {"type": op_type, "agent": agent, "key": key_hash}.items() if v}
     cache = _cache(config)
     try:
         agent_id = _agent_id(cache, agent) if agent else None
-        removed = sum(cache.invalidate(agent_id=agent_id, op_type=op_type, key_hash=key_hash).values())
+        removed = cache.invalidate(
+            agent_id=agent_id, op_type=op_type, key_hash=key_hash,
+            record=lambda session, removed: record_cli_event(
+                session, config, actions.CACHE_INVALIDATED, agent_id=agent_id,
+                target=f"agent:{agent}" if agent else "cache",
+                details={**filters, "removed": removed}),
+        )
     finally:
         cache.db.dispose()
-    filters = {k: v for k, v in {"type": op_type, "agent": agent, "key": key_hash}.items() if v}
-    record_cli_event(config, "cache.invalidated", agent_id=agent_id,
-                     target=f"agent:{agent}" if agent else "cache",
-                     details={**filters, "removed": removed})
     emit({"removed": removed, "filters": filters})
 
 

@@ -44,10 +44,11 @@ def set_credential(agent: str, credential_id: str, hosts: tuple[str, ...]) -> No
             owner_id = owner.id
             row, created = queries.write_credential(session, box, owner_id, credential_id, value, hosts)
             bound = list(row.hosts)
+            record_cli_event(session, config, actions.CREDENTIAL_SET, agent_id=owner_id,
+                             target=f"{agent}/{credential_id}",
+                             details={"created": created, "hosts": bound})
     except queries.InvalidCredential as exc:
         raise click.ClickException(str(exc)) from None
-    record_cli_event(config, actions.CREDENTIAL_SET, agent_id=owner_id,
-                     target=f"{agent}/{credential_id}", details={"created": created, "hosts": bound})
     emit({"agent": agent, "credential_id": credential_id, "hosts": bound, "created": created})
 
 
@@ -68,13 +69,13 @@ def list_credentials(agent: str) -> None:
 @click.argument("credential_id")
 def delete_credential(agent: str, credential_id: str) -> None:
     """Delete AGENT's credential CREDENTIAL_ID."""
+    config = settings()
     with session_scope(write=True) as session:
         owner_id = agent_queries.read_agent(session, agent).id
-        deleted = queries.delete_credential(session, owner_id, credential_id)
-    if not deleted:
-        raise click.ClickException(f"agent {agent!r} has no credential {credential_id!r}")
-    record_cli_event(settings(), actions.CREDENTIAL_DELETED, agent_id=owner_id,
-                     target=f"{agent}/{credential_id}")
+        if not queries.delete_credential(session, owner_id, credential_id):
+            raise click.ClickException(f"agent {agent!r} has no credential {credential_id!r}")
+        record_cli_event(session, config, actions.CREDENTIAL_DELETED, agent_id=owner_id,
+                         target=f"{agent}/{credential_id}")
     emit({"agent": agent, "credential_id": credential_id, "deleted": True})
 
 

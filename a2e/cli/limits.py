@@ -8,6 +8,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from a2e.audit import actions, record_cli_event
 from a2e.cli.common import emit, session_scope, settings
 from a2e.config import LIMIT_KEYS, LIMITS
 from a2e.limits.windows import PERIOD_SECONDS, RULES, window_start
@@ -86,9 +87,12 @@ def set_limits(name: str, clear: bool, **given: int | None) -> None:
     values.update({key: value for key, value in given.items() if value is not None})
     if not values:
         raise click.UsageError("give at least one limit option, or --clear")
+    config = settings()
     with session_scope(write=True) as session:
         agent = agent_queries.read_agent(session, name)
         queries.write_overrides(session, agent.id, values, utcnow())
+        record_cli_event(session, config, actions.LIMITS_CHANGED, target=f"agent:{agent.name}",
+                         agent_id=agent.id, details={"changed": values})
         emit(_describe(session, name))
 
 
@@ -96,10 +100,13 @@ def set_limits(name: str, clear: bool, **given: int | None) -> None:
 @click.argument("name")
 def reset(name: str) -> None:
     """Zero NAME's usage in the current windows (refusal counts stay for reporting)."""
+    config = settings()
     with session_scope(write=True) as session:
         agent = agent_queries.read_agent(session, name)
         usage_queries.reset_usage(session, agent.id, _starts())
         queries.write_overrides(session, agent.id, {}, utcnow())  # every process notices
+        record_cli_event(session, config, actions.USAGE_RESET, target=f"agent:{agent.name}",
+                         agent_id=agent.id)
         emit(_describe(session, name))
 
 

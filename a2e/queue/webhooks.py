@@ -21,6 +21,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from a2e.api.state import AppState
 from a2e.audit import actions
 from a2e.crypto import SealedValueError, SecretBox
@@ -111,12 +113,13 @@ class WebhookSender:
         next_at = (finished + timedelta(seconds=RETRY_DELAYS_S[len(attempts) - 1])
                    if status == "pending" else None)
         attempt.pop("retry", None)
-        with self.db.connection(write=True, single_statement=True) as conn:
+        ended = status != "pending"
+        with self.db.connection(write=True, single_statement=not ended) as conn:
             queries.record_attempt(conn, due.delivery_id, attempts, status=status,
                                    next_attempt_at=next_at,
                                    delivered_at=finished if delivered else None)
-        if status != "pending":
-            self._audit(due, status, attempts)
+            if ended:
+                self._audit(conn, due, status, attempts)
         return True
 
     def _attempt(self, due: queries.DueDelivery) -> dict[str, Any]:
@@ -153,10 +156,13 @@ class WebhookSender:
             raise PermissionDenied("the agent's webhook secret does not open with this "
                                    "server's secret key") from None
 
-    def _audit(self, due: queries.DueDelivery, status: str, attempts: list[dict[str, Any]]) -> None:
+    def _audit(self, conn: Connection, due: queries.DueDelivery, status: str,
+               attempts: list[dict[str, Any]]) -> None:
+        """The delivery's outcome, in the transaction that records it."""
         sink = self.app_state.services.audit
         delivered = status == "delivered"
-        sink.append(
+        sink.add(
+            conn,
             action=actions.WEBHOOK_DELIVERED if delivered else actions.WEBHOOK_FAILED,
             outcome=actions.SUCCESS if delivered else actions.FAILURE,
             actor="server", agent_id=due.agent_id, target=f"run:{due.run_id}",

@@ -28,7 +28,7 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.exc import SQLAlchemyError
 
 from a2e.api.auth import Principal
-from a2e.api.events import record_event
+from a2e.api.events import record_event, record_event_in
 from a2e.api.runtime import AuditedRunEvents
 from a2e.api.services import build_runner
 from a2e.api.state import AppState
@@ -327,12 +327,13 @@ class QueueWorker:
             log.warning("run %s was taken over by another worker; this one stops",
                         claimed.run_id)
             return
-        with self.app_state.db.connection(write=True, single_statement=True) as conn:
+        with self.app_state.db.connection(write=True) as conn:
             released = queries.release_run(conn, claimed.run_id, self.worker_id)
+            if released:
+                record_event_in(conn, actions.RUN_HANDED_BACK, target=f"run:{claimed.run_id}",
+                                details={"execution_id": claimed.execution_id,
+                                         "worker": self.worker_id})
         if released:
-            record_event(actions.RUN_HANDED_BACK, target=f"run:{claimed.run_id}",
-                         details={"execution_id": claimed.execution_id,
-                                  "worker": self.worker_id})
             self._wake.set()
 
     # -- heartbeat and wake-ups ------------------------------------------------------

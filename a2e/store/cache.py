@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,15 +178,20 @@ class SqlResultCache:
                 return total
 
     def invalidate(self, *, agent_id: int | None = None, op_type: str | None = None,
-                   key_hash: str | None = None) -> Counter[tuple[int, str]]:
-        """Delete matching entries (no filter: all); counted as invalidations."""
+                   key_hash: str | None = None,
+                   record: Callable[[Session, int], None] | None = None) -> int:
+        """Delete matching entries (no filter: all), counted as invalidations; returns how
+        many. ``record(session, removed)`` runs in the deleting transaction (its audit
+        event: both commit or neither does)."""
         self.flush()
         now = self.clock.now()
         with self.db.session(write=True) as session:
             removed = queries.invalidate(session, agent_id=agent_id, op_type=op_type,
                                          key_hash=key_hash)
             queries.add_stats(session, "invalidations", removed, now)
-        return removed
+            if record is not None:
+                record(session, sum(removed.values()))
+        return sum(removed.values())
 
     def stats(self, agent_id: int | None = None) -> list[dict[str, Any]]:
         """Counters and current size per (agent, type), this process's counts included."""

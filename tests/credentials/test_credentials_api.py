@@ -35,6 +35,12 @@ class AuditCapture:
         if self.inner is not None:
             self.inner.append(**event)
 
+    def add(self, conn, **event) -> None:
+        """An event written in the transaction of its change."""
+        self.events.append(event)
+        if self.inner is not None:
+            self.inner.add(conn, **event)
+
     def row(self, **event):
         """An event the run recorder writes in its own transaction."""
         self.events.append(event)

@@ -24,6 +24,10 @@ class AuditCapture:
     def append(self, **event) -> None:
         self.events.append(event)
 
+    def add(self, conn, **event) -> None:
+        """An event written in the transaction of its change: kept, not written."""
+        self.events.append(event)
+
     def row(self, **event) -> None:
         """An event the run recorder writes in its own transaction: kept, not written."""
         self.events.append(event)

@@ -18,7 +18,7 @@ from a2e.api.admin.schemas import (
     IssuedKeySchema,
 )
 from a2e.api.auth import require_admin
-from a2e.api.events import record_event
+from a2e.api.events import record_event_in
 from a2e.api.state import state
 from a2e.audit import actions
 from a2e.store.models import Agent
@@ -61,12 +61,12 @@ class Agents(MethodView):
                     allowed_operations=body["allowed_operations"],
                     allowed_hosts=body["allowed_hosts"],
                 )
+                record_event_in(session, actions.AGENT_CREATED, target=issued.name,
+                                agent_id=issued.agent_id, details={"admin": body["admin"]})
         except queries.AgentExists as exc:
             abort(409, message=str(exc))
         except queries.InvalidAgent as exc:
             abort(400, message=str(exc))
-        record_event(actions.AGENT_CREATED, target=issued.name, agent_id=issued.agent_id,
-                     details={"admin": body["admin"]})
         return issued.to_dict()
 
 
@@ -95,9 +95,9 @@ class AgentByRef(MethodView):
                 agent.disabled = body["disabled"]
             session.flush()
             described = agent.describe()
-        action = actions.AGENT_DISABLED if body.get("disabled") else actions.AGENT_UPDATED
-        record_event(action, target=described["name"], agent_id=described["agent_id"],
-                     details={"changed": sorted(body)})
+            action = actions.AGENT_DISABLED if body.get("disabled") else actions.AGENT_UPDATED
+            record_event_in(session, action, target=described["name"],
+                            agent_id=described["agent_id"], details={"changed": sorted(body)})
         return described
 
 
@@ -114,8 +114,9 @@ class AgentKeys(MethodView):
         """Issue an additional key for an agent; shown once"""
         with state().db.session(write=True) as session:
             issued = queries.create_key(session, agent_or_404(session, agent_ref))
-        record_event(actions.KEY_CREATED, target=issued.name, agent_id=issued.agent_id,
-                     details={"prefix": keys.prefix_of(issued.api_key)})
+            record_event_in(session, actions.KEY_CREATED, target=issued.name,
+                            agent_id=issued.agent_id,
+                            details={"prefix": keys.prefix_of(issued.api_key)})
         return issued.to_dict()
 
 
@@ -126,10 +127,10 @@ class AgentKeyByPrefix(MethodView):
         """Revoke one key by its prefix"""
         with state().db.session(write=True) as session:
             agent = agent_or_404(session, agent_ref)
-            revoked, agent_id, name = queries.revoke_key(session, agent, prefix), agent.id, agent.name
-        if not revoked:
-            abort(404, message=f"no active key with prefix {prefix!r}")
-        record_event(actions.KEY_REVOKED, target=name, agent_id=agent_id, details={"prefix": prefix})
+            if not queries.revoke_key(session, agent, prefix):
+                abort(404, message=f"no active key with prefix {prefix!r}")
+            record_event_in(session, actions.KEY_REVOKED, target=agent.name, agent_id=agent.id,
+                            details={"prefix": prefix})
 
 
 def init_app(app: Flask, api: Api) -> None:

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
-from a2e.api.events import record_event
+from a2e.api.events import record_event_in
 from a2e.api.state import state
 from a2e.audit import actions
 from a2e.crypto import SecretBox
@@ -43,7 +43,7 @@ class AgentWebhookSecret(MethodView):
             agent = agent_or_404(session, agent_ref)
             secret = queries.rotate_webhook_secret(session, agent, SecretBox(app_state.secret_key))
             agent_id, name = agent.id, agent.name
-        record_event(actions.WEBHOOK_SECRET_ROTATED, target=name, agent_id=agent_id)
+            record_event_in(session, actions.WEBHOOK_SECRET_ROTATED, target=name, agent_id=agent_id)
         return {"agent_id": agent_id, "name": name, "webhook_secret": secret}
 
 

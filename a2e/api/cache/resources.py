@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
+from sqlalchemy.orm import Session
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import current_principal, require_admin
@@ -20,7 +21,7 @@ from a2e.api.cache.schemas import (
     InvalidateArgsSchema,
     InvalidationSchema,
 )
-from a2e.api.events import record_event
+from a2e.api.events import record_event_in
 from a2e.api.state import state
 from a2e.audit import actions
 from a2e.store.cache import SqlResultCache, stats_report
@@ -48,15 +49,18 @@ def _stats(agent_id: int | None) -> dict[str, Any]:
 
 
 def _invalidate(filters: dict[str, Any], agent_id: int | None, agent_name: str | None) -> dict[str, Any]:
-    removed = result_cache().invalidate(agent_id=agent_id, op_type=filters.get("type"),
-                                        key_hash=filters.get("key"))
     described = {k: v for k, v in filters.items() if k != "agent"}
     if agent_name is not None:
         described["agent"] = agent_name
-    total = sum(removed.values())
-    record_event(actions.CACHE_INVALIDATED, target=f"agent:{agent_name}" if agent_name else "cache",
-                 agent_id=agent_id, details={**described, "removed": total})
-    return {"removed": total, "filters": described}
+
+    def record(session: Session, removed: int) -> None:
+        record_event_in(session, actions.CACHE_INVALIDATED,
+                        target=f"agent:{agent_name}" if agent_name else "cache",
+                        agent_id=agent_id, details={**described, "removed": removed})
+
+    removed = result_cache().invalidate(agent_id=agent_id, op_type=filters.get("type"),
+                                        key_hash=filters.get("key"), record=record)
+    return {"removed": removed, "filters": described}
 
 
 @blp.route("/stats")

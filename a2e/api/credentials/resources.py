@@ -14,7 +14,7 @@ from flask_smorest import Api, Blueprint, abort
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
 from a2e.api.credentials.schemas import CredentialSchema, CredentialValueSchema
-from a2e.api.events import record_event
+from a2e.api.events import record_event_in
 from a2e.api.fields import path_parameter
 from a2e.api.state import state
 from a2e.audit import actions
@@ -59,12 +59,13 @@ class CredentialById(MethodView):
                     session, SecretBox(app_state.secret_key), agent.id, credential_id, body["value"],
                     body["hosts"],
                 )
-                described, agent_id, agent_name = describe(row), agent.id, agent.name
+                described = describe(row)
+                record_event_in(session, actions.CREDENTIAL_SET,
+                                target=f"{agent.name}/{credential_id}", agent_id=agent.id,
+                                details={"credential_id": credential_id, "created": created,
+                                         "hosts": described["hosts"]})
         except queries.InvalidCredential as exc:
             abort(400, message=str(exc))
-        record_event(actions.CREDENTIAL_SET, target=f"{agent_name}/{credential_id}", agent_id=agent_id,
-                     details={"credential_id": credential_id, "created": created,
-                              "hosts": described["hosts"]})
         return described
 
     @blp.response(204)
@@ -72,12 +73,11 @@ class CredentialById(MethodView):
         """Delete a credential"""
         with state().db.session(write=True) as session:
             agent = agent_or_404(session, agent_ref)
-            deleted = queries.delete_credential(session, agent.id, credential_id)
-            agent_id, agent_name = agent.id, agent.name
-        if not deleted:
-            abort(404, message=f"agent {agent_name!r} has no credential {credential_id!r}")
-        record_event(actions.CREDENTIAL_DELETED, target=f"{agent_name}/{credential_id}",
-                     agent_id=agent_id, details={"credential_id": credential_id})
+            if not queries.delete_credential(session, agent.id, credential_id):
+                abort(404, message=f"agent {agent.name!r} has no credential {credential_id!r}")
+            record_event_in(session, actions.CREDENTIAL_DELETED,
+                            target=f"{agent.name}/{credential_id}", agent_id=agent.id,
+                            details={"credential_id": credential_id})
 
 
 def init_app(app: Flask, api: Api) -> None:

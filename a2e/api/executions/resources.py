@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import current_principal, require_admin
-from a2e.api.events import record_event
+from a2e.api.events import record_event_in
 from a2e.api.executions.schemas import (
     AdminRunQueryArgsSchema,
     CancelledSchema,
@@ -156,11 +156,11 @@ def cancel(session_run: Run) -> dict[str, Any]:
             finish = RunFinish("cancelled", {}, dict(queue_queries.CANCELLED_BEFORE_START), now, 0)
             webhook_queries.create_delivery(conn, session_run.id, session_run.callback_url,
                                             delivery_for(session_run.execution_id, finish), now)
-    if status is None:
-        abort(409, message=f"execution {session_run.execution_id!r} has ended")
-    record_event(actions.RUN_CANCEL_REQUESTED, target=f"run:{session_run.id}",
-                 agent_id=session_run.agent_id,
-                 details={"execution_id": session_run.execution_id, "status": status})
+        if status is None:
+            abort(409, message=f"execution {session_run.execution_id!r} has ended")
+        record_event_in(conn, actions.RUN_CANCEL_REQUESTED, target=f"run:{session_run.id}",
+                        agent_id=session_run.agent_id,
+                        details={"execution_id": session_run.execution_id, "status": status})
     return {"execution_id": session_run.execution_id, "run_id": session_run.id,
             "status": status, "cancel_requested": True}
 

@@ -10,7 +10,7 @@ from flask_smorest import Api, Blueprint
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import current_principal, require_admin
-from a2e.api.events import record_event
+from a2e.api.events import record_event_in
 from a2e.api.limits.hooks import add_headers, count_request, rate_limits
 from a2e.api.limits.schemas import (
     AgentLimitsSchema,
@@ -76,8 +76,8 @@ def _change(agent_ref: str, values: dict[str, int | None]) -> dict[str, Any]:
         agent = agent_or_404(session, agent_ref)
         agent_id, name = agent.id, agent.name
         overrides = queries.write_overrides(session, agent_id, values, utcnow())
-    record_event(actions.LIMITS_CHANGED, target=f"agent:{name}", agent_id=agent_id,
-                 details={"changed": values})
+        record_event_in(session, actions.LIMITS_CHANGED, target=f"agent:{name}",
+                        agent_id=agent_id, details={"changed": values})
     return _describe(agent_id, name, overrides)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from a2e.api import runtime, submit
 from a2e.api.auth import current_principal
-from a2e.api.events import record_event
+from a2e.api.events import record_event_in
 from a2e.api.fields import path_parameter
 from a2e.api.saved_workflows.schemas import (
     ExecuteSavedSchema,
@@ -91,14 +91,14 @@ class SavedWorkflowByName(MethodView):
         text = runtime.source_text(body["workflow"])
         parse_workflow(text, REGISTRY)  # a ValidationError answers 400 with every parse error
         principal = current_principal()
-        try:
-            with state().db.session(write=True) as session:
+        with state().db.session(write=True) as session:
+            try:
                 row = queries.create_saved_workflow(session, principal.agent_id, name, text,
                                                     body["description"])
-        except IntegrityError:
-            abort(409, message=f"workflow {name!r} was saved concurrently; save again")
-        record_event(actions.WORKFLOW_SAVED, target=f"saved-workflow:{name}",
-                     details={"name": name, "version": row.version})
+            except IntegrityError:
+                abort(409, message=f"workflow {name!r} was saved concurrently; save again")
+            record_event_in(session, actions.WORKFLOW_SAVED, target=f"saved-workflow:{name}",
+                            details={"name": name, "version": row.version})
         return _version(row)
 
     @blp.arguments(VersionArgsSchema, location="query")
@@ -114,10 +114,10 @@ class SavedWorkflowByName(MethodView):
         checked_name(name)
         with state().db.session(write=True) as session:
             deleted = queries.delete_saved_workflow(session, current_principal().agent_id, name)
-        if not deleted:
-            abort(404, message=f"no saved workflow {name!r}")
-        record_event(actions.WORKFLOW_DELETED, target=f"saved-workflow:{name}",
-                     details={"name": name, "versions": deleted})
+            if not deleted:
+                abort(404, message=f"no saved workflow {name!r}")
+            record_event_in(session, actions.WORKFLOW_DELETED, target=f"saved-workflow:{name}",
+                            details={"name": name, "versions": deleted})
 
 
 @blp.route("/<name>/execute", parameters=[NAME_PARAMETER])
