@@ -44,6 +44,14 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile("a2e")
 SECRET = "test-secret-key-not-for-production"
+#: Debian's chromium, which the browser tests drive through Playwright.
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update",
+    "--disable-default-apps", "--disable-sync", "--no-first-run",
+    "--disable-features=Translate,OptimizationHints,MediaRouter",
+]
 
 
 def alembic_config() -> Config:
@@ -239,3 +247,17 @@ def held_upstream(httpserver: Any) -> Iterator[Callable[..., HeldUpstream]]:
     yield make
     for held in made:
         held.settle()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One browser per module: a live sync Playwright holds an event loop on the main
+    thread, so it must end before other tests start theirs (or another Playwright)."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=LAUNCH_ARGS)
+        yield browser
+        browser.close()

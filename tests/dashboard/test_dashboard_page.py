@@ -18,15 +18,10 @@ from tests.dashboard import scenario
 from tests.helpers import auth
 from tests.serving import ServerProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
 sync_api = pytest.importorskip("playwright.sync_api")
-if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
 
 
 @pytest.fixture
@@ -36,14 +31,6 @@ def server(database_url, tmp_path):
     with ServerProcess(database_url, tmp_path / "server", workers=1,
                        env={"A2E_CONFIG": str(config)}) as running:
         yield running
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -78,9 +65,9 @@ def expect_total(page, text: str) -> None:
     sync_api.expect(page.locator('#overview [data-figure="total_executions"] .value')).to_have_text(text)
 
 
-def test_the_dashboard_shows_the_scenario(server, browser, keys, httpserver, tmp_path):
+def test_the_dashboard_shows_the_scenario(server, chromium, keys, httpserver, tmp_path):
     play(server, keys, httpserver)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     foreign: list[str] = []
     page.on("request", lambda request: None if request.url.startswith(server.url)
@@ -141,9 +128,9 @@ def test_the_dashboard_shows_the_scenario(server, browser, keys, httpserver, tmp
     context.close()
 
 
-def test_the_dashboard_reads_on_a_phone(server, browser, keys, httpserver, tmp_path):
+def test_the_dashboard_reads_on_a_phone(server, chromium, keys, httpserver, tmp_path):
     play(server, keys, httpserver)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                   is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{server.url}/dashboard")
