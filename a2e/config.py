@@ -159,6 +159,10 @@ class ExecutionSchema(_Section):
 
 class MetricsSchema(_Section):
     public = fields.Boolean(load_default=False)
+    #: Seconds between two rolls of each server process's roller (docs/observability.md).
+    roll_interval_s = fields.Float(load_default=60.0, validate=validate.Range(min=1))
+    #: A roll stops this many seconds before now: runs that finished later stay live.
+    roll_grace_s = fields.Float(load_default=300.0, validate=validate.Range(min=0))
 
 
 class QueueSchema(_Section):

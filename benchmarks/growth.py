@@ -93,7 +93,7 @@ def fill(engine: Engine, agents: list[int], runs: int, now: datetime) -> float:
     with engine.begin() as conn:
         # Rows are consistent by construction: skip the per-row FK triggers while loading.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text("TRUNCATE runs, run_steps, usage_windows"))
+        conn.execute(text("TRUNCATE runs, run_steps, usage_windows, webhook_deliveries"))
         conn.execute(text(RUNS_SQL), {"agents": agents, "agent_count": len(agents), "start": start,
                                        "span": span, "count": runs})
         conn.execute(text(STEPS_SQL), {"last": STEPS_PER_RUN - 1})
@@ -119,14 +119,14 @@ def captured(engine: Engine) -> Iterator[list[tuple[str, object]]]:
 
 
 def explain(engine: Engine, call: Callable[[], object], touching: str) -> tuple[str, list[str]]:
-    """EXPLAIN ANALYZE of the statements ``call`` runs that mention ``touching``;
-    the plans' text and the indexes they use."""
+    """EXPLAIN ANALYZE of the statements ``call`` runs that match the regular expression
+    ``touching``; the plans' text and the indexes they use."""
     with captured(engine) as statements:
         call()
     plans = []
     with engine.connect() as conn:
         for statement, parameters in statements:
-            if touching in statement:
+            if re.search(touching, statement):
                 rows = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)
                 plans.append(f"{statement.strip()}\n" + "\n".join(row[0] for row in rows))
     plan_text = "\n\n".join(plans)

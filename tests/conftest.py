@@ -33,6 +33,7 @@ from a2e.engine.clock import FakeClock
 from a2e.store.models import Base
 from a2e.store.queries import agents as agent_queries
 from a2e.store.queries.agents import IssuedKey
+from a2e.store.rollup import reset_watermark
 from a2e.store.session import Database, make_engine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,6 +109,7 @@ def database_url(migrated_template: str, tmp_path: Path) -> str:
         with engine.begin() as conn:
             tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            conn.execute(reset_watermark())
         engine.dispose()
         return migrated_template
     target = tmp_path / "a2e.db"

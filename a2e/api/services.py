@@ -34,6 +34,7 @@ from a2e.protocol.model import ExecutionLimits
 from a2e.store.adapters import SqlRunRecorder, SqlValueStore
 from a2e.store.cache import CachePolicy, SqlResultCache
 from a2e.store.credentials import SqlCredentialStore
+from a2e.store.rollup import BackgroundRoller
 from a2e.store.schema_state import SchemaGate
 from a2e.store.session import Database
 
@@ -64,6 +65,9 @@ class Services:
     runner: Runner
     #: What ``GET /metrics`` exposes: a collector reading the database at scrape time.
     metrics: CollectorRegistry
+    #: Rolls finished runs into the dashboard's rollups; ``a2e serve`` starts it in each
+    #: worker (every metrics.roll_interval_s) and stops it when the worker exits.
+    roller: BackgroundRoller
     #: 503 for every keyed request until the database is at the migration head.
     schema_gate: SchemaGate
     #: This process's queue worker, when it runs one (``a2e worker``, ``a2e serve``).
@@ -100,6 +104,8 @@ def build_services(settings: Settings, db: Database, secret_key: str, clock: Clo
             values=SqlValueStore(db),
         ),
         metrics=registry_for(db),
+        roller=BackgroundRoller(db, clock.now, interval_s=settings.metrics["roll_interval_s"],
+                                grace_s=settings.metrics["roll_grace_s"]),
         schema_gate=SchemaGate(db),
     )
     if rate_limits.enabled:

@@ -8,7 +8,20 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from a2e import __version__
-from a2e.cli import agents, audit, cache, credentials, db, limits, mcp, report, runs, serve, worker
+from a2e.cli import (
+    agents,
+    audit,
+    cache,
+    credentials,
+    db,
+    limits,
+    mcp,
+    metrics,
+    report,
+    runs,
+    serve,
+    worker,
+)
 from a2e.cli.common import configured_url, database_error_message
 
 
@@ -22,7 +35,8 @@ def cli() -> None:
     """
 
 
-for module in (serve, worker, db, agents, credentials, audit, runs, limits, report, cache, mcp):
+for module in (serve, worker, db, agents, credentials, audit, runs, limits, report, cache, metrics,
+               mcp):
     module.register(cli)
 
 

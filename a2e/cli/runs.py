@@ -19,6 +19,7 @@ from a2e.store.queries import agents as agent_queries
 from a2e.store.queries import runs as queries
 from a2e.store.queries.cache import agents_by_id
 from a2e.store.queries.runs import delete_finished_runs
+from a2e.store.rollup import roll
 
 LIST_COLUMNS = ("run_id", "execution_id", "agent", "status", "started_at", "duration_ms")
 
@@ -99,12 +100,17 @@ def _find_run(session: Session, ref: str, agent: str | None) -> Run:
 @click.option("--batch", type=click.IntRange(1, 100_000), default=1000, show_default=True,
               help="Runs deleted per transaction, so requests are never blocked for long.")
 def prune(days: int | None, batch: int) -> None:
-    """Delete finished runs (and their steps) older than the retention period."""
+    """Delete finished runs (and their steps) older than the retention period.
+
+    The runs finished before now minus metrics.roll_grace_s are rolled up first (as
+    `a2e metrics roll`), so the dashboard's and /metrics' counts keep the pruned runs."""
     config = settings()
-    cutoff = utcnow() - timedelta(days=days or config.runs["retention_days"])
+    now = utcnow()
+    cutoff = now - timedelta(days=days or config.runs["retention_days"])
     db = database(config)
     deleted = 0
     try:
+        roll(db, now - timedelta(seconds=config.metrics["roll_grace_s"]))
         while True:
             with db.session(write=True) as session:
                 count = delete_finished_runs(session, cutoff, batch)

@@ -50,30 +50,28 @@ def stop_queue_worker(worker: Any) -> None:
         queue_worker.stop(grace_s=float(app.extensions["a2e"].settings.queue["lease_s"]))
 
 
-def _sealer(worker: Any) -> Any:
+def _services(worker: Any) -> Any:
     app = getattr(worker, "wsgi", None)
-    return app.extensions["a2e"].services.sealer if isinstance(app, Flask) else None
+    return app.extensions["a2e"].services if isinstance(app, Flask) else None
 
 
-def start_sealer(worker: Any) -> None:
-    """Gunicorn ``post_worker_init``: this worker's audit sealer starts."""
-    sealer = _sealer(worker)
-    if sealer is not None:
-        sealer.start()
-
-
-def stop_sealer(server: Any, worker: Any) -> None:
-    """Gunicorn ``worker_exit`` (after SIGTERM's graceful stop too): seal what is pending."""
-    sealer = _sealer(worker)
-    if sealer is not None:
-        sealer.stop()
+def start_background(worker: Any) -> None:
+    """Gunicorn ``post_worker_init``: this worker's audit sealer and rollup roller start."""
+    services = _services(worker)
+    if services is not None:
+        services.sealer.start()
+        services.roller.start()
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """Gunicorn ``worker_exit``: queued runs finish or go back to the queue, then the
-    audit events they left are sealed."""
+    """Gunicorn ``worker_exit`` (after SIGTERM's graceful stop too): the roller stops,
+    queued runs finish or go back to the queue, then the audit events are sealed."""
+    services = _services(worker)
+    if services is not None:
+        services.roller.stop()
     stop_queue_worker(worker)
-    stop_sealer(server, worker)
+    if services is not None:
+        services.sealer.stop()
 
 
 def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> dict[str, Any]:
@@ -91,7 +89,7 @@ def gunicorn_options(config: Settings, host: str, port: int, workers: int) -> di
         "errorlog": "-",
         "loglevel": "warning",
         "preload_app": False,
-        "post_worker_init": start_sealer,
+        "post_worker_init": start_background,
         "worker_exit": worker_exit,
     }
 
@@ -108,7 +106,8 @@ def serve(host: str | None, port: int | None, workers: int | None, no_rate_limit
 
     Before serving, synchronous runs of this host left `running` by a process that is
     gone are marked `interrupted`. Each worker process also runs queue.workers_per_server
-    threads (default 2) for asynchronous runs, and seals audit events about once a second.
+    threads (default 2) for asynchronous runs, seals audit events about once a second and
+    rolls finished runs into the dashboard's rollups every metrics.roll_interval_s.
     SIGTERM stops accepting, lets runs in flight finish (queued runs: for up to
     queue.lease_s, then they are handed back) and seals pending audit events.
     """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,6 +103,34 @@ def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(utc_day, "postgresql")
 def _utc_day_postgresql(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS date)"
+
+
+class utc_hour(FunctionElement[datetime]):  # noqa: N801 - used like a SQL function
+    """A timestamp column truncated to its UTC hour, in the column's own storage form."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(utc_hour, "sqlite")
+def _utc_hour_sqlite(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strftime('%Y-%m-%d %H:00:00.000000', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_hour, "postgresql")
+def _utc_hour_postgresql(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(date_trunc('hour', ({column}) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
+def snapshot_isolation(bind: Bind) -> str | None:
+    """The isolation level under which every statement of a read transaction sees one
+    snapshot: PostgreSQL's ``REPEATABLE READ`` (``READ COMMITTED`` takes one per
+    statement); SQLite's explicit ``BEGIN`` already reads one snapshot."""
+    return by_dialect(bind, postgresql="REPEATABLE READ", sqlite=None)
 
 
 class json_array_length(FunctionElement[int]):  # noqa: N801 - used like a SQL function

@@ -28,6 +28,7 @@ from a2e.store.dialect import (
     has_thread_connections,
     locks_for_writing_at_begin,
     name_of,
+    snapshot_isolation,
 )
 from a2e.store.sqlite_file import SqliteFile
 from a2e.store.thread_connections import ThreadConnections
@@ -176,15 +177,19 @@ class Database:
         return name_of(self.engine)
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
+    def session(self, *, write: bool = False, snapshot: bool = False) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on any exception.
 
         ``write=True`` takes SQLite's write lock at BEGIN (no effect on PostgreSQL).
+        ``snapshot=True``: every statement reads the same snapshot of the database
+        (figures read in several statements agree with each other).
         Hot paths of one statement use :meth:`connection` instead.
         """
         with self._sessions() as session:
             if write and locks_for_writing_at_begin(self.dialect):
                 session.connection(execution_options={IMMEDIATE: True})
+            elif snapshot and (level := snapshot_isolation(self.dialect)) is not None:
+                session.connection(execution_options={"isolation_level": level})
             try:
                 yield session
                 session.commit()

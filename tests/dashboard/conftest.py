@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from a2e.engine.clock import FakeClock
+from a2e.store import rollup
 from tests.dashboard import scenario
 from tests.helpers import auth
 
@@ -39,13 +40,30 @@ def admin(keys) -> dict[str, str]:
     return auth(keys["root"])
 
 
-@pytest.fixture
-def played(client, keys, httpserver) -> scenario.Outcome:
+@pytest.fixture(params=["live", "half rolled", "rolled"])
+def played(request, client, keys, httpserver, db, clock) -> scenario.Outcome:
+    """The scenario, its runs counted three ways: none rolled up yet; the first half rolled
+    before the rest ran; all rolled. Every figure must be the same."""
     def post(agent: str, workflow: str) -> tuple[int, dict[str, Any]]:
         response = client.post("/api/v1/workflows/execute", headers=auth(keys[agent]),
                                json={"workflow": workflow})
         return response.status_code, response.get_json()
 
-    outcome = scenario.run(post, httpserver)
+    def roll_then_post(agent: str, workflow: str) -> tuple[int, dict[str, Any]]:
+        roll_all(db, clock)
+        return post(agent, workflow)
+
+    halfway = {"missing": roll_then_post} if request.param == "half rolled" else {}
+    outcome = scenario.run(post, httpserver, posts=halfway)
     scenario.check_outcome(outcome)
+    if request.param == "rolled":
+        roll_all(db, clock)
     return outcome
+
+
+def roll_all(db, clock: FakeClock) -> None:
+    """Roll every run finished so far; the clock moves past the watermark, so that the
+    runs that finish next are after it (as a roller's grace makes sure)."""
+    clock.advance(1)
+    assert rollup.roll(db, clock.now()) == clock.now()
+    clock.advance(1)

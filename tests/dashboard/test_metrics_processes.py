@@ -2,16 +2,23 @@
 
 The scenario is split between the servers so that each holds batched (not yet written)
 cache and refusal counts; each scrape writes its own process's batch first, so after
-one scrape of each, both answer every figure.
+one scrape of each, both answer every figure. Both servers' rollers (every second, 10 s
+of grace) then roll the runs up, racing for each range, and the counters stay the same.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
 from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import func, select
+
+from a2e.store.models import Run, RunRollup, StepRollup
+from a2e.store.rollup import rolled_until
 
 from tests.dashboard import scenario
 from tests.dashboard.prom import check_scenario, samples
@@ -21,12 +28,13 @@ from tests.serving import ServerProcess
 pytestmark = pytest.mark.system
 #: Scenario steps played on the second server; the rest go to the first.
 ON_SECOND = {"hit", "missing", "beta-1"}
+ROLLING = {"metrics": {"roll_interval_s": 1, "roll_grace_s": 10}}
 
 
 @pytest.fixture
 def servers(database_url, tmp_path):
     config = tmp_path / "a2e.json"
-    config.write_text(json.dumps(scenario.CONFIG))
+    config.write_text(json.dumps(scenario.CONFIG | ROLLING))
     started = []
     try:
         for name in ("first", "second"):
@@ -47,7 +55,17 @@ def poster(server: ServerProcess, keys: dict[str, Any]) -> scenario.Post:
     return post
 
 
-def test_both_processes_report_the_same_counters(servers, make_agent, httpserver):
+def wait_rolled(db, finished: datetime) -> None:
+    """Until the servers' rollers have rolled every run finished by ``finished``."""
+    for _ in range(1200):
+        with db.session() as session:
+            if rolled_until(session) > finished:
+                return
+        time.sleep(0.1)
+    raise AssertionError("the servers' rollers did not roll the runs")
+
+
+def test_both_processes_report_the_same_counters(servers, make_agent, httpserver, db):
     keys = {"alpha": make_agent("alpha"), "beta": make_agent("beta"),
             "root": make_agent("root", admin=True)}
     first, second = servers
@@ -69,3 +87,14 @@ def test_both_processes_report_the_same_counters(servers, make_agent, httpserver
     agent_key = requests.get(f"{second.url}/metrics", headers=auth(keys["alpha"]), timeout=30)
     assert agent_key.status_code == 403
     assert requests.get(f"{first.url}/metrics", timeout=30).status_code == 401
+
+    with db.session() as session:
+        finished = session.scalar(select(func.max(Run.finished_at)))
+    wait_rolled(db, finished)
+    with db.session() as session:
+        assert session.scalar(select(func.sum(RunRollup.runs))) == len(outcome.runs)
+        assert session.scalar(select(func.sum(StepRollup.steps))) \
+            == sum(scenario.EXPECTED["steps"].values())
+    rolled = scrape(first)
+    check_scenario(rolled, scenario.EXPECTED)
+    assert rolled == from_first == scrape(second)

@@ -1,7 +1,8 @@
 """The Prometheus collector: every sample read from the database at scrape time.
 
-Eight families from :func:`a2e.store.queries.dashboard.read_counters` (seven aggregate
-statements), so every server process and host exposes the same numbers.
+Eight families from :func:`a2e.store.queries.dashboard.read_counters` (six aggregate
+statements over the rollups, the runs not rolled yet, the rejections and the cache, in
+one snapshot), so every server process and host exposes the same numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class DatabaseCollector(Collector):
         self.db = db
 
     def collect(self) -> Iterator[Metric]:
-        with self.db.session() as session:
+        with self.db.session(snapshot=True) as session:
             counters = read_counters(session)
         yield from families(counters)
 

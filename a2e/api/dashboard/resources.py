@@ -60,7 +60,7 @@ def read(args: dict[str, Any], *parts: tuple[str, Callable[..., Any]]) -> dict[s
     """The period and each ``(name, query)`` part, in one read transaction."""
     flush_local_counters()
     scope = scope_of(args)
-    with state().db.session() as session:
+    with state().db.session(snapshot=True) as session:
         if not parts:
             return queries.read_metrics(session, scope)
         document: dict[str, Any] = {"period": queries.read_period(scope)}

@@ -39,6 +39,8 @@ class Run(Base):
         Index("ix_runs_agent_id_status_id", "agent_id", "status", "id"),
         Index("ix_runs_status_owner_host", "status", "owner_host"),
         Index("ix_runs_started_at", "started_at"),
+        # The runs not rolled up yet (a2e.store.rollup): unfinished, or finished lately.
+        Index("ix_runs_finished_at", "finished_at"),
         Index("ix_runs_status_lease_expires_at", "status", "lease_expires_at"),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from a2e.store.base import Base, BigId, UTCDateTime
@@ -26,6 +26,9 @@ class UsageWindow(Base):
         CheckConstraint("kind IN ('requests', 'api_calls')", name="kind"),
         CheckConstraint("period IN ('minute', 'hour', 'day')", name="period"),
         Index("ix_usage_windows_window_start", "window_start"),
+        # The windows with refusals (the rate_limit_rejections view): a small partial index.
+        Index("ix_usage_windows_rejected", "window_start", sqlite_where=text("rejected > 0"),
+              postgresql_where=text("rejected > 0")),
     )
 
     agent_id: Mapped[int] = mapped_column(

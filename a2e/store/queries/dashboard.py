@@ -2,12 +2,16 @@
 
 A :class:`Scope` is the period (whole UTC days up to now), optionally one agent and one
 saved workflow. Run figures count runs *started* in the period; step figures count the
-steps started in the period (of the agent's or workflow's runs), so that they are read
-from the step indexes of migration 0010 without visiting the runs. Rate-limit
-rejections come from the ``rate_limit_rejections`` view (windows that started in the
-period) and cache counters from ``cache_efficiency``:
-those counters are running totals per agent and type, so the period does not apply to
-them (``cached_steps`` is the period's figure). Rows are plain dicts ready for JSON.
+steps started in the period (of the agent's or workflow's runs). Each run and step
+figure is one statement: the sum of the rollup rows (:mod:`a2e.store.rollup`) of the
+period plus the same aggregate over the runs not rolled yet (unfinished, or finished at
+or after the watermark: ``ix_runs_finished_at``) and their steps (by ``run_id``); read
+in one snapshot (``Database.session(snapshot=True)``), the watermark and the rollups
+agree, so every run is counted once. Rate-limit rejections come from the
+``rate_limit_rejections`` view (windows that started in the period) and cache counters
+from ``cache_efficiency``: those counters are running totals per agent and type, so the
+period does not apply to them (``cached_steps`` is the period's figure). Rows are plain
+dicts ready for JSON.
 """
 
 from __future__ import annotations
@@ -28,12 +32,36 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from a2e.store.dialect import json_array_length, utc_day
-from a2e.store.models import Agent, CacheEntry, Run, RunStep, UsageWindow
+from a2e.store.models import (
+    Agent,
+    CacheEntry,
+    Run,
+    RunDurationRollup,
+    RunRollup,
+    RunStep,
+    StepRollup,
+    UsageWindow,
+)
+from a2e.store.models.rollups import (
+    BUCKET_COLUMNS,
+    HISTOGRAM_BUCKETS_S,
+    HISTOGRAM_COLUMNS,
+)
+from a2e.store.rollup import (
+    BOUNDS,
+    RETRIED,
+    bucket_conditions,
+    histogram_conditions,
+    not_rolled,
+    recovered,
+    rolled_until,
+)
 
 REJECTIONS = table(
     "rate_limit_rejections",
@@ -46,10 +74,6 @@ CACHE = table(
     column("misses", Integer), column("evictions", Integer), column("expirations", Integer),
     column("invalidations", Integer), column("writes", Integer),
 )
-#: Upper bounds (ms, exclusive) of the dashboard's duration buckets; the last is open.
-DURATION_BUCKETS_MS = (100, 500, 1_000, 5_000, 30_000)
-#: Upper bounds (seconds, inclusive) of ``a2e_run_duration_seconds``.
-HISTOGRAM_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 #: A current window this full (admitted / quota) puts its agent in ``near_limits``.
 NEAR_LIMIT = 0.8
 TOP_AGENTS = 5
@@ -79,35 +103,41 @@ class Scope:
     def since(self) -> datetime:
         return datetime.combine(self.first_day, time(), tzinfo=timezone.utc)
 
-    def runs(self, query: Select[Any]) -> Select[Any]:
-        """``query`` restricted to the scope's runs."""
-        query = query.where(Run.started_at >= self.since)
+    def runs(self, query: Select[Any], *, since: bool = True) -> Select[Any]:
+        """``query`` restricted to the scope's runs (``since=False``: of any start)."""
+        if since:
+            query = query.where(Run.started_at >= self.since)
         if self.agent_id is not None:
             query = query.where(Run.agent_id == self.agent_id)
         if self.workflow is not None:
             query = query.where(Run.saved_workflow_name == self.workflow)
         return query
 
-    def steps(self, query: Select[Any], *, join_runs: bool = False) -> Select[Any]:
-        """``query`` over ``run_steps`` restricted to the scope's steps; ``runs`` is
-        joined when a filter (or ``join_runs``) needs it."""
-        query = query.where(RunStep.started_at >= self.since)
-        if join_runs or self.agent_id is not None or self.workflow is not None:
-            query = query.join(Run, Run.id == RunStep.run_id)
+    def live_steps(self, query: Select[Any], until: datetime) -> Select[Any]:
+        """``query`` over the scope's steps of the runs not rolled up by ``until``."""
+        return self.runs(query.select_from(Run).join(RunStep, RunStep.run_id == Run.id).where(
+            not_rolled(until), RunStep.started_at >= self.since), since=False)
+
+    def rolled(self, query: Select[Any], rollup: Any) -> Select[Any]:
+        """``query`` over a rollup table restricted to the scope (hours or days)."""
+        start = rollup.day >= self.first_day if hasattr(rollup, "day") else rollup.hour >= self.since
+        query = query.where(start)
         if self.agent_id is not None:
-            query = query.where(Run.agent_id == self.agent_id)
+            query = query.where(rollup.agent_id == self.agent_id)
         if self.workflow is not None:
-            query = query.where(Run.saved_workflow_name == self.workflow)
+            query = query.where(rollup.workflow == self.workflow)
         return query
 
 
-#: As the partial index ``ix_run_steps_retried`` says it (a literal, so the planner
-#: can match the index's predicate).
-RETRIED = json_array_length(RunStep.attempts) > literal_column("1")
+def _sum(value: Any) -> Any:
+    return func.coalesce(func.sum(value), 0)
 
 
-def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+def _flag(condition: Any) -> Any:
+    return case((condition, 1), else_=0)
+
+
+ONE = literal_column("1")
 
 
 def _ms(value: Any) -> float | None:
@@ -122,7 +152,6 @@ def _rate(part: int, whole: int) -> float | None:
 
 #: Run statuses counted per group (``running``/``queued`` have no duration yet).
 COUNTED = ("succeeded", "failed", "interrupted", "cancelled", "running", "queued")
-BOUNDS: tuple[int | None, ...] = (0, *DURATION_BUCKETS_MS, None)
 
 
 @dataclass(frozen=True)
@@ -138,6 +167,7 @@ class RunGroup:
     duration_min: int | None
     duration_max: int | None
     buckets: tuple[int, ...]
+    recovered: int
 
     @property
     def finished(self) -> int:
@@ -145,29 +175,38 @@ class RunGroup:
 
 
 def read_run_groups(session: Session, scope: Scope) -> list[RunGroup]:
-    """The one scan of the period's runs behind the overview, timeline, per-agent figures
-    and duration buckets: grouped by agent and UTC day (a few hundred rows at most)."""
-    day = utc_day(Run.started_at)
+    """The one statement behind the overview, timeline, per-agent figures, duration
+    buckets and recovered runs: the period's rollup rows and runs not rolled yet,
+    grouped by agent and UTC day (a few hundred rows at most)."""
     duration = Run.duration_ms
-    buckets = [
-        _count(duration < high if low == 0 else (duration >= low) if high is None
-               else and_(duration >= low, duration < high))
-        for low, high in zip(BOUNDS, BOUNDS[1:])
-    ]
-    query = scope.runs(select(
-        Agent.name, day.label("day"), func.count(),
-        *(_count(Run.status == status) for status in COUNTED),
-        func.count(duration), func.coalesce(func.sum(duration), 0),
-        func.min(duration), func.max(duration), *buckets,
-    ).join(Agent, Agent.id == Run.agent_id)).group_by(Agent.id, Agent.name, day)
+    rolled = scope.rolled(select(
+        RunRollup.agent_id, utc_day(RunRollup.hour).label("day"), RunRollup.status,
+        RunRollup.runs, RunRollup.timed, RunRollup.duration_sum, RunRollup.duration_min,
+        RunRollup.duration_max, RunRollup.recovered,
+        *(RunRollup.__table__.c[name] for name in BUCKET_COLUMNS),
+    ), RunRollup)
+    live = scope.runs(select(
+        Run.agent_id, utc_day(Run.started_at), Run.status, ONE, _flag(duration.is_not(None)),
+        func.coalesce(duration, 0), duration, duration, recovered(),
+        *(_flag(condition) for condition in bucket_conditions(duration)),
+    ).where(not_rolled(rolled_until(session))))
+    both = union_all(rolled, live).subquery()
+    query = select(
+        Agent.name, both.c.day, _sum(both.c.runs),
+        *(_sum(case((both.c.status == status, both.c.runs), else_=0)) for status in COUNTED),
+        _sum(both.c.timed), _sum(both.c.duration_sum), func.min(both.c.duration_min),
+        func.max(both.c.duration_max), _sum(both.c.recovered),
+        *(_sum(both.c[name]) for name in BUCKET_COLUMNS),
+    ).join(Agent, Agent.id == both.c.agent_id).group_by(Agent.id, Agent.name, both.c.day)
     groups = []
     for name, on, total, *rest in session.execute(query):
-        statuses, (timed, summed, low, high), counts = (
-            rest[:len(COUNTED)], rest[len(COUNTED):len(COUNTED) + 4], rest[len(COUNTED) + 4:])
+        statuses, rest = rest[:len(COUNTED)], rest[len(COUNTED):]
+        (timed, summed, low, high, saved), counts = rest[:5], rest[5:]
         groups.append(RunGroup(
-            agent=name, day=str(on), total=total, statuses=dict(zip(COUNTED, statuses)),
-            timed=timed, duration_sum=int(summed), duration_min=low, duration_max=high,
-            buckets=tuple(int(n) for n in counts),
+            agent=name, day=str(on), total=int(total),
+            statuses={status: int(n) for status, n in zip(COUNTED, statuses)},
+            timed=int(timed), duration_sum=int(summed), duration_min=low, duration_max=high,
+            buckets=tuple(int(n) for n in counts), recovered=int(saved),
         ))
     return groups
 
@@ -241,7 +280,7 @@ def distribution_of(session: Session, scope: Scope, groups: Sequence[RunGroup]) 
     return {
         "buckets": buckets, "count": count,
         "min_ms": min((g.duration_min for g in timed), default=None),
-        "median_ms": _median(session, scope, count),
+        "median_ms": _median(session, scope),
         "max_ms": max((g.duration_max for g in timed), default=None),
     }
 
@@ -254,21 +293,58 @@ def read_timeline(session: Session, scope: Scope) -> list[dict[str, Any]]:
     return timeline_of(scope, read_run_groups(session, scope))
 
 
-def read_operations(session: Session, scope: Scope) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StepGroup:
+    """The scope's steps of one operation type and status."""
+
+    op_type: str
+    status: str
+    steps: int
+    duration_sum: int
+    retried: int
+    retries: int
+    cached: int
+
+
+def read_step_groups(session: Session, scope: Scope) -> list[StepGroup]:
+    """The one statement behind the operations, retry and cached-step figures: the
+    period's step rollup rows and the steps of runs not rolled yet, per type and status."""
+    attempts = json_array_length(RunStep.attempts)
+    rolled = scope.rolled(select(
+        StepRollup.op_type, StepRollup.status, StepRollup.steps, StepRollup.duration_sum,
+        StepRollup.retried, StepRollup.retries, StepRollup.cached,
+    ), StepRollup)
+    live = scope.live_steps(select(
+        RunStep.op_type, RunStep.status, ONE, RunStep.duration_ms, _flag(RETRIED),
+        case((RETRIED, attempts - 1), else_=0), _flag(RunStep.cached),
+    ), rolled_until(session))
+    both = union_all(rolled, live).subquery()
+    query = select(both.c.op_type, both.c.status, *(
+        _sum(both.c[name]) for name in ("steps", "duration_sum", "retried", "retries", "cached")
+    )).group_by(both.c.op_type, both.c.status)
+    return [StepGroup(op_type, status, *(int(n) for n in counts))
+            for op_type, status, *counts in session.execute(query)]
+
+
+def operations_of(groups: Sequence[StepGroup]) -> list[dict[str, Any]]:
     """Per operation type over the period's steps, most used first."""
-    query = scope.steps(select(
-        RunStep.op_type, func.count().label("count"),
-        func.avg(RunStep.duration_ms).label("average"),
-        func.coalesce(func.sum(RunStep.duration_ms), 0).label("total"),
-        _count(RunStep.status == "failed").label("failures"),
-    ).select_from(RunStep)).group_by(RunStep.op_type)
-    rows = session.execute(query.order_by(func.count().desc(), RunStep.op_type))
-    return [
-        {"operation_type": row.op_type, "count": row.count,
-         "average_duration_ms": _ms(row.average), "total_duration_ms": int(row.total),
-         "failures": row.failures}
-        for row in rows
-    ]
+    types: dict[str, list[StepGroup]] = {}
+    for group in groups:
+        types.setdefault(group.op_type, []).append(group)
+    rows = []
+    for op_type, mine in types.items():
+        count, total = sum(g.steps for g in mine), sum(g.duration_sum for g in mine)
+        rows.append({
+            "operation_type": op_type, "count": count,
+            "average_duration_ms": _ms(total / count) if count else None,
+            "total_duration_ms": total,
+            "failures": sum(g.steps for g in mine if g.status == "failed"),
+        })
+    return sorted(rows, key=lambda row: (-row["count"], row["operation_type"]))
+
+
+def read_operations(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    return operations_of(read_step_groups(session, scope))
 
 
 def read_recent_executions(session: Session, scope: Scope, limit: int = RECENT) -> list[dict[str, Any]]:
@@ -294,14 +370,24 @@ def _bucket_label(low: int, high: int | None) -> str:
         else f"{text(low)}-{text(high)}"
 
 
-def _median(session: Session, scope: Scope, count: int) -> float | None:
-    """As ``percentile_cont(0.5)``: the middle value, or the mean of the middle two."""
-    if not count:
+def _median(session: Session, scope: Scope) -> float | None:
+    """As ``percentile_cont(0.5)``: the middle value, or the mean of the middle two,
+    exact: runs per duration from ``run_duration_rollups`` and the runs not rolled yet
+    (one row per distinct duration)."""
+    rolled = scope.rolled(select(RunDurationRollup.duration_ms, RunDurationRollup.runs),
+                          RunDurationRollup)
+    live = scope.runs(select(Run.duration_ms, ONE).where(
+        Run.duration_ms.is_not(None), not_rolled(rolled_until(session))))
+    both = union_all(rolled, live).subquery()
+    counts = session.execute(select(both.c.duration_ms, func.sum(both.c.runs))
+                             .group_by(both.c.duration_ms).order_by(both.c.duration_ms)).all()
+    total = sum(int(n) for _, n in counts)
+    if not total:
         return None
-    middle = scope.runs(select(Run.duration_ms).where(Run.duration_ms.is_not(None)))
-    values = session.scalars(
-        middle.order_by(Run.duration_ms).offset((count - 1) // 2).limit(2 - count % 2)
-    ).all()
+    wanted, values, seen = ((total - 1) // 2, total // 2), [], 0
+    for duration, n in counts:
+        seen += int(n)
+        values += [duration for position in wanted if seen - int(n) <= position < seen]
     return float(sum(values) / len(values))
 
 
@@ -345,22 +431,16 @@ def _near_limits(session: Session, scope: Scope) -> list[dict[str, Any]]:
     ]
 
 
-def read_retry(session: Session, scope: Scope) -> dict[str, Any]:
-    """Retries of the period's steps: extra attempts, retried steps, runs that succeeded
-    with a retried step that succeeded (recovered), retried steps that failed (give-ups)."""
-    row = session.execute(scope.steps(select(
-        func.coalesce(func.sum(json_array_length(RunStep.attempts) - 1), 0).label("retries"),
-        func.count().label("retried_steps"),
-        func.count(func.distinct(case(
-            (and_(RunStep.status == "succeeded", Run.status == "succeeded"), Run.id)))
-        ).label("recovered_runs"),
-        _count(RunStep.status == "failed").label("give_ups"),
-    ).select_from(RunStep).where(RETRIED), join_runs=True)).one()
-    return {"retries": int(row.retries), "retried_steps": row.retried_steps,
-            "recovered_runs": row.recovered_runs, "give_ups": row.give_ups}
+def retry_of(runs: Sequence[RunGroup], steps: Sequence[StepGroup]) -> dict[str, Any]:
+    """Retries of the period's steps: extra attempts, retried steps, retried steps that
+    failed (give-ups); runs started in the period that succeeded with a retried step
+    that succeeded (recovered)."""
+    return {"retries": sum(g.retries for g in steps), "retried_steps": sum(g.retried for g in steps),
+            "recovered_runs": sum(g.recovered for g in runs),
+            "give_ups": sum(g.retried for g in steps if g.status == "failed")}
 
 
-def read_cache(session: Session, scope: Scope) -> dict[str, Any]:
+def read_cache(session: Session, scope: Scope, steps: Sequence[StepGroup]) -> dict[str, Any]:
     """Cache counters (totals since the start), entries and bytes held, and the period's
     steps answered from the cache."""
     counters = select(*(func.coalesce(func.sum(getattr(CACHE.c, name)), 0).label(name)
@@ -372,14 +452,12 @@ def read_cache(session: Session, scope: Scope) -> dict[str, Any]:
         entries = entries.where(CacheEntry.agent_id == scope.agent_id)
     totals = {name: int(value) for name, value in session.execute(counters).one()._mapping.items()}
     count, size = session.execute(entries).one()
-    cached = session.scalar(scope.steps(
-        select(func.count()).select_from(RunStep).where(RunStep.cached)))
     return {
         "hits": totals["hits"], "misses": totals["misses"],
         "hit_rate": _rate(totals["hits"], totals["hits"] + totals["misses"]),
         "entries": int(count), "bytes": int(size), "evictions": totals["evictions"],
         "expirations": totals["expirations"], "invalidations": totals["invalidations"],
-        "writes": totals["writes"], "cached_steps": cached or 0,
+        "writes": totals["writes"], "cached_steps": sum(g.cached for g in steps),
     }
 
 
@@ -389,18 +467,18 @@ def read_period(scope: Scope) -> dict[str, Any]:
 
 def read_metrics(session: Session, scope: Scope) -> dict[str, Any]:
     """Every part of the dashboard document."""
-    groups = read_run_groups(session, scope)
+    groups, steps = read_run_groups(session, scope), read_step_groups(session, scope)
     return {
         "period": read_period(scope),
         "overview": overview_of(groups),
         "timeline": timeline_of(scope, groups),
-        "operations": read_operations(session, scope),
+        "operations": operations_of(steps),
         "recent_executions": read_recent_executions(session, scope),
         "duration_distribution": distribution_of(session, scope, groups),
         "success_rate_by_agent": by_agent_of(groups),
         "rate_limiting": read_rate_limiting(session, scope),
-        "retry": read_retry(session, scope),
-        "cache": read_cache(session, scope),
+        "retry": retry_of(groups, steps),
+        "cache": read_cache(session, scope, steps),
     }
 
 
@@ -447,34 +525,49 @@ class Counters:
 
 
 def read_counters(session: Session) -> Counters:
-    """The totals behind ``/metrics``: seven aggregate statements."""
-    runs = {status: n for status, n in session.execute(
-        select(Run.status, func.count()).group_by(Run.status))}
+    """The totals behind ``/metrics``: every rollup row plus the runs not rolled yet, in
+    two statements over runs and steps and four over rejections and the cache."""
+    until = rolled_until(session)
     duration = Run.duration_ms
-    finished = select(
-        *(_count(duration <= int(bound * 1000)) for bound in HISTOGRAM_BUCKETS_S),
-        func.count(duration), func.coalesce(func.sum(duration), 0),
-    ).where(duration.is_not(None))
-    *cumulative, count, total_ms = session.execute(finished).one()
-    steps = {(op_type, status): n for op_type, status, n in session.execute(
-        select(RunStep.op_type, RunStep.status, func.count()).group_by(RunStep.op_type, RunStep.status))}
+    rolled = select(RunRollup.status, RunRollup.runs, RunRollup.timed, RunRollup.duration_sum,
+                    *(RunRollup.__table__.c[name] for name in HISTOGRAM_COLUMNS))
+    live = select(Run.status, ONE, _flag(duration.is_not(None)), func.coalesce(duration, 0),
+                  *(_flag(condition) for condition in histogram_conditions(duration)),
+                  ).where(not_rolled(until))
+    both = union_all(rolled, live).subquery()
+    by_status = session.execute(select(both.c.status, *(
+        _sum(both.c[name]) for name in ("runs", "timed", "duration_sum", *HISTOGRAM_COLUMNS)
+    )).group_by(both.c.status)).all()
+    runs = {status: int(n) for status, n, *_ in by_status}
+    count = sum(int(row[2]) for row in by_status)
+    total_ms = sum(int(row[3]) for row in by_status)
+    cumulative = [sum(int(row[4 + n]) for row in by_status) for n in range(len(HISTOGRAM_COLUMNS))]
+    attempts = json_array_length(RunStep.attempts)
+    rolled_steps = select(StepRollup.op_type, StepRollup.status, StepRollup.steps,
+                          StepRollup.retries)
+    live_steps = select(RunStep.op_type, RunStep.status, ONE,
+                        case((RETRIED, attempts - 1), else_=0)).select_from(Run).join(
+        RunStep, RunStep.run_id == Run.id).where(not_rolled(until))
+    steps_both = union_all(rolled_steps, live_steps).subquery()
+    step_rows = session.execute(select(
+        steps_both.c.op_type, steps_both.c.status, _sum(steps_both.c.steps),
+        _sum(steps_both.c.retries),
+    ).group_by(steps_both.c.op_type, steps_both.c.status)).all()
+    steps = {(op_type, status): int(n) for op_type, status, n, _ in step_rows}
+    # Only ApiCall steps make more than one attempt (each HTTP attempt is recorded).
+    retries = sum(int(r) for *_, r in step_rows)
     rejections = {f"{kind}_per_{period}": int(n) for kind, period, n in session.execute(
         select(REJECTIONS.c.kind, REJECTIONS.c.period, func.sum(REJECTIONS.c.rejected))
         .group_by(REJECTIONS.c.kind, REJECTIONS.c.period))}
-    # Only ApiCall steps make more than one attempt (each HTTP attempt is recorded).
-    retries = session.scalar(select(
-        func.coalesce(func.sum(json_array_length(RunStep.attempts) - 1), 0)
-    ).where(RETRIED))
     hits, misses = session.execute(select(
         func.coalesce(func.sum(CACHE.c.hits), 0), func.coalesce(func.sum(CACHE.c.misses), 0))).one()
     entries, size = session.execute(
         select(func.count(), func.coalesce(func.sum(CacheEntry.size_bytes), 0))).one()
     return Counters(
         runs=runs,
-        duration_buckets=list(zip(HISTOGRAM_BUCKETS_S, (int(n) for n in cumulative))),
-        duration_count=int(count), duration_sum_s=float(total_ms) / 1000,
-        steps=steps, rejections=rejections, apicall_retries=int(retries or 0),
+        duration_buckets=list(zip(HISTOGRAM_BUCKETS_S, cumulative)),
+        duration_count=count, duration_sum_s=float(total_ms) / 1000,
+        steps=steps, rejections=rejections, apicall_retries=retries,
         cache_hits=int(hits), cache_misses=int(misses), cache_entries=int(entries),
         cache_bytes=int(size), queue_depth=int(runs.get("queued", 0)),
     )
-
