@@ -15,55 +15,12 @@ Details must never carry a secret or a key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from flask import g, has_request_context, request
 
 from a2e.api.state import state
 from a2e.store.queries.audit import Executor
-
-
-class AuditSink(Protocol):
-    def append(
-        self,
-        *,
-        action: str,
-        outcome: str,
-        actor: str | None,
-        agent_id: int | None,
-        target: str | None,
-        request_id: str | None,
-        client_ip: str | None,
-        details: dict[str, Any],
-    ) -> None: ...
-
-    def add(
-        self,
-        conn: Executor,
-        *,
-        action: str,
-        outcome: str,
-        actor: str | None,
-        agent_id: int | None,
-        target: str | None,
-        request_id: str | None,
-        client_ip: str | None,
-        details: Mapping[str, Any],
-    ) -> None: ...
-
-    def row(
-        self,
-        *,
-        action: str,
-        outcome: str,
-        actor: str | None,
-        agent_id: int | None,
-        target: str | None,
-        request_id: str | None,
-        client_ip: str | None,
-        details: Mapping[str, Any],
-    ) -> dict[str, Any] | None: ...
 
 
 def _context(agent_id: int | None) -> dict[str, Any]:
@@ -92,7 +49,7 @@ def record_event(
 ) -> None:
     """Append an event that records no change, in a transaction of its own (``agent_id``
     defaults to the authenticated caller)."""
-    sink: AuditSink = state().services.audit
+    sink = state().services.audit
     sink.append(action=action, outcome=outcome, target=target, details=details or {},
                 **_context(agent_id))
 
@@ -107,7 +64,7 @@ def event_row(
 ) -> dict[str, Any] | None:
     """The row of an audit event for the caller to insert in the transaction of the change
     it records (None when the trail is off)."""
-    sink: AuditSink = state().services.audit
+    sink = state().services.audit
     return sink.row(action=action, outcome=outcome, target=target, details=details or {},
                     **_context(agent_id))
 
@@ -123,6 +80,6 @@ def record_event_in(
 ) -> None:
     """Insert the event of a change in the change's transaction (``conn``: its session or
     Core connection; never committed here): both commit or neither does."""
-    sink: AuditSink = state().services.audit
+    sink = state().services.audit
     sink.add(conn, action=action, outcome=outcome, target=target, details=details or {},
              **_context(agent_id))
