@@ -110,3 +110,14 @@ def test_the_last_request_of_a_window_runs(make_app, make_agent, db) -> None:
     assert last.headers["X-RateLimit-Remaining"] == "0"
     assert client.post(EXECUTE, headers=auth(key), json={"workflow": VALID}).status_code == 429
     assert runs(db) == 1 and admitted(db) == 2
+
+
+def test_over_the_limit_a_body_that_does_not_parse_is_a_429(make_app, make_agent, db) -> None:
+    client = limited(make_app, 1)
+    key = make_agent("a")
+    assert client.get("/api/v1/capabilities", headers=auth(key)).status_code == 200
+    refused = client.post(EXECUTE, headers=auth(key), data="{not json",
+                          content_type="application/json")
+    assert refused.status_code == 429 and refused.json["error"]["type"] == "RateLimitError"
+    assert refused.headers["Retry-After"] == "50"
+    assert admitted(db) == 1
