@@ -298,6 +298,6 @@ def test_sigterm_hands_a_waiting_run_back_and_another_worker_resumes_it(
     assert first.stop(signal.SIGTERM) == 0  # it hands the run back within its grace period
     assert get(server, key, execution_id)["status"] == "queued"
     worker(1)
-    run = get(server, key, execution_id, wait=60)
+    get(server, key, execution_id, wait=60)
     eventually(lambda: get(server, key, execution_id)["status"] == "succeeded")
     assert hits["/a/x"] == 1
