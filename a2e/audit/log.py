@@ -102,57 +102,29 @@ class AuditLog:
         return _row(self._now(), action=action, outcome=outcome, actor=actor, agent_id=agent_id,
                     target=target, request_id=request_id, client_ip=client_ip, details=details)
 
-    def add(
-        self,
-        conn: Executor,
-        *,
-        action: str,
-        outcome: str,
-        actor: str | None,
-        agent_id: int | None,
-        target: str | None,
-        request_id: str | None,
-        client_ip: str | None,
-        details: Mapping[str, Any],
-    ) -> None:
-        """Insert the event of a change in the change's transaction (never committed here);
-        a failed insert fails that transaction."""
-        row = self.row(
-            action=action, outcome=outcome, actor=actor, agent_id=agent_id, target=target,
-            request_id=request_id, client_ip=client_ip, details=details,
-        )
+    def add(self, conn: Executor, **event: Any) -> None:
+        """Insert the event of a change (the fields :meth:`row` takes) in the change's
+        transaction (never committed here); a failed insert fails that transaction."""
+        row = self.row(**event)
         if row is not None:
             queries.insert_event(conn, row)
 
-    def append(
-        self,
-        *,
-        action: str,
-        outcome: str,
-        actor: str | None,
-        agent_id: int | None,
-        target: str | None,
-        request_id: str | None,
-        client_ip: str | None,
-        details: Mapping[str, Any],
-    ) -> None:
-        """Insert an event that records no change, in a transaction of its own."""
-        row = self.row(
-            action=action, outcome=outcome, actor=actor, agent_id=agent_id, target=target,
-            request_id=request_id, client_ip=client_ip, details=details,
-        )
+    def append(self, **event: Any) -> None:
+        """Insert an event that records no change (the fields :meth:`row` takes), in a
+        transaction of its own."""
+        row = self.row(**event)
         if row is None:
             return
         try:
-            if action in THROTTLED_ACTIONS:
+            if row["action"] in THROTTLED_ACTIONS:
                 self._append_throttled(row)
             else:
                 with self.db.connection(write=True, single_statement=True) as conn:
                     queries.insert_event(conn, row)
         except SQLAlchemyError as exc:
             log.error(
-                "audit event %s not written: %s", action, type(exc).__name__,
-                extra={"request_id": request_id},
+                "audit event %s not written: %s", row["action"], type(exc).__name__,
+                extra={"request_id": row["request_id"]},
             )
 
     def _append_throttled(self, fields: dict[str, Any]) -> None:

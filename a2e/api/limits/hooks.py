@@ -96,26 +96,27 @@ def count_request() -> Response | None:
     return _count(principal.agent_id, principal.limits)
 
 
+def _count_pending() -> Response | None:
+    """Take a pending count on its own (the 429 when refused); None when none is pending."""
+    pending = g.pop("pending_count", None)
+    return None if pending is None else _count(pending.agent_id, pending.limits)
+
+
 def settle_count() -> None:
     """Take a pending count on its own now; a refusal ends the request with its 429."""
-    pending = g.pop("pending_count", None)
-    if pending is None:
-        return
-    refusal = _count(pending.agent_id, pending.limits)
+    refusal = _count_pending()
     if refusal is not None:
         abort(refusal)
 
 
 def add_headers(response: Response) -> Response:
-    pending = g.pop("pending_count", None)
-    if pending is not None:  # a request that ended before its run started
-        try:
-            refusal = _count(pending.agent_id, pending.limits)
-        except SQLAlchemyError as exc:  # the response stands; only its count is lost
-            log.warning("could not count a request: %s", type(exc).__name__)
-            refusal = None
-        if refusal is not None:
-            response = refusal
+    try:  # a request that ended before its run started
+        refusal = _count_pending()
+    except SQLAlchemyError as exc:  # the response stands; only its count is lost
+        log.warning("could not count a request: %s", type(exc).__name__)
+        refusal = None
+    if refusal is not None:
+        response = refusal
     decision: Decision | None = g.get("rate_limit")
     if decision is not None:
         response.headers.update(rate_limit_headers(decision))
