@@ -17,11 +17,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import Connection
-
 from a2e.engine.ports import Clock
 from a2e.errors import RateLimited
 from a2e.limits.sql import LimitReader
+from a2e.store.driver import DriverTransaction
 from a2e.store.owner import current_owner, pid_alive
 from a2e.store.queries import usage as queries
 from a2e.store.queries.limits import LimitSource
@@ -62,7 +61,7 @@ class RunSlots:
         )
         return effective.limits["concurrent_runs"] if effective else 0
 
-    def acquire_in(self, conn: Connection, agent_id: int, limit: int) -> int:
+    def acquire_in(self, conn: DriverTransaction, agent_id: int, limit: int) -> int:
         """Take a lease in the caller's write transaction; RateLimited if none is free.
 
         Stale leases (expired, or of a process of this host that is gone) are swept, in
@@ -84,13 +83,13 @@ class RunSlots:
             )
         return lease_id
 
-    def release_in(self, conn: Connection, lease_id: int) -> None:
+    def release_in(self, conn: DriverTransaction, lease_id: int) -> None:
         queries.release_slot(conn, lease_id)
 
     def acquire(self, agent_id: int) -> int:
         """Take a lease in a transaction of its own."""
         limit = self.limit(agent_id)
-        with self.db.connection(write=True) as conn:
+        with self.db.driver_transaction() as conn:
             return self.acquire_in(conn, agent_id, limit)
 
     @contextmanager
@@ -100,7 +99,7 @@ class RunSlots:
         try:
             yield
         finally:
-            with self.db.connection(write=True) as conn:
+            with self.db.driver_transaction() as conn:
                 self.release_in(conn, lease_id)
 
     def held(self, agent_id: int) -> int:

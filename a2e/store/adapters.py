@@ -3,7 +3,9 @@
 The run recorder commits a run in two transactions, its start and its finish, plus
 one per batch of steps the runner asks to make durable early; the audit events of a
 run are rows of those same transactions (unsealed; ``a2e.audit.seal`` chains them).
-The other ports run one statement per call.
+They run on the driver's own connection (:meth:`Database.driver_transaction`), the
+query modules' Core statements compiled once. The other ports run one statement per
+call.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
 from a2e.store.base import utcnow
 from a2e.store.dialect import upsert
+from a2e.store.driver import DriverTransaction
 from a2e.store.models import StoredValue
 from a2e.store.owner import current_owner
 from a2e.store.queries import audit as audit_queries
@@ -32,10 +35,10 @@ Row = Mapping[str, Any]
 class SlotLeases(Protocol):
     """Run slots taken and freed inside the recorder's transactions (``a2e.limits.slots``)."""
 
-    def acquire_in(self, conn: Connection, agent_id: int, limit: int) -> int:
+    def acquire_in(self, tx: DriverTransaction, agent_id: int, limit: int) -> int:
         """A lease id; raises :class:`a2e.errors.RateLimited` when no slot is free."""
 
-    def release_in(self, conn: Connection, lease_id: int) -> None: ...
+    def release_in(self, tx: DriverTransaction, lease_id: int) -> None: ...
 
 
 class RunEvents(Protocol):
@@ -67,9 +70,9 @@ class SqlRunRecorder:
         saved = start.saved_workflow
         agent_id = int(start.agent_id)
         try:
-            with self.db.connection(write=True) as conn:
+            with self.db.driver_transaction() as tx:
                 run_id = run_queries.create_run(
-                    conn,
+                    tx,
                     agent_id=agent_id,
                     execution_id=start.execution_id,
                     owner=current_owner(),
@@ -79,13 +82,13 @@ class SqlRunRecorder:
                     saved_workflow_version=saved.version if saved else None,
                 )
                 if self.events is not None:
-                    self._insert_events(conn, [self.events.started(run_id, start)])
+                    self._insert_events(tx, [self.events.started(run_id, start)])
                 # Last, so that the window and agent rows stay locked only until the commit.
                 if start.admission is not None:
-                    start.admission.count_in(conn)
+                    start.admission.count_in(tx)
                 lease = None
                 if self.slots is not None and start.concurrent_runs is not None:
-                    lease = self.slots.acquire_in(conn, agent_id, start.concurrent_runs)
+                    lease = self.slots.acquire_in(tx, agent_id, start.concurrent_runs)
         except IntegrityError:
             with self.db.session() as session:
                 existing = run_queries.read_run_by_execution_id(
@@ -102,17 +105,17 @@ class SqlRunRecorder:
         return run_id
 
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
-        with self.db.connection(write=True) as conn:
-            self._write_steps(conn, run_id, steps)
+        with self.db.driver_transaction() as tx:
+            self._write_steps(tx, run_id, steps)
 
     def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
         with self._lock:
             lease = self._leases.pop(run_id, None)
         try:
-            with self.db.connection(write=True) as conn:
-                self._write_steps(conn, run_id, steps)
+            with self.db.driver_transaction() as tx:
+                self._write_steps(tx, run_id, steps)
                 run_queries.update_run_status(
-                    conn,
+                    tx,
                     run_id,
                     status=finish.status,
                     finished_at=finish.finished_at,
@@ -120,9 +123,9 @@ class SqlRunRecorder:
                     error=finish.error,
                 )
                 if self.events is not None:
-                    self._insert_events(conn, [self.events.finished(run_id, finish)])
+                    self._insert_events(tx, [self.events.finished(run_id, finish)])
                 if lease is not None and self.slots is not None:
-                    self.slots.release_in(conn, lease)
+                    self.slots.release_in(tx, lease)
         except SQLAlchemyError:
             self._give_up(run_id, finish, lease)
             raise
@@ -133,22 +136,22 @@ class SqlRunRecorder:
         steps committed before, for the startup recovery and the lease expiry."""
         reason = "its outcome could not be recorded"
         try:
-            with self.db.connection(write=True) as conn:
+            with self.db.driver_transaction() as tx:
                 marked = run_queries.mark_run_interrupted(
-                    conn, run_id, finish.finished_at, finish.duration_ms, reason
+                    tx, run_id, finish.finished_at, finish.duration_ms, reason
                 )
                 if marked and self.events is not None:
-                    self._insert_events(conn, [self.events.interrupted(run_id, reason)])
+                    self._insert_events(tx, [self.events.interrupted(run_id, reason)])
                 if lease is not None and self.slots is not None:
-                    self.slots.release_in(conn, lease)
+                    self.slots.release_in(tx, lease)
         except SQLAlchemyError as exc:
             log.error("run %s left running after a failed finish: %s: %s", run_id,
                       type(exc).__name__, exc)
 
-    def _write_steps(self, conn: Connection, run_id: int, steps: Sequence[StepRecord]) -> None:
+    def _write_steps(self, tx: DriverTransaction, run_id: int, steps: Sequence[StepRecord]) -> None:
         if not steps:
             return
-        run_queries.create_steps(conn, run_id, [
+        run_queries.create_steps(tx, run_id, [
             {
                 "position": step.position,
                 "operation_id": step.op_id,
@@ -169,12 +172,12 @@ class SqlRunRecorder:
         if self.events is not None:
             events = self.events
             self._insert_events(
-                conn, [events.step_failed(run_id, step) for step in steps if step.status == "failed"]
+                tx, [events.step_failed(run_id, step) for step in steps if step.status == "failed"]
             )
 
     @staticmethod
-    def _insert_events(conn: Connection, rows: Sequence[Row | None]) -> None:
-        audit_queries.insert_events(conn, [row for row in rows if row is not None])
+    def _insert_events(tx: DriverTransaction, rows: Sequence[Row | None]) -> None:
+        audit_queries.insert_events(tx, [row for row in rows if row is not None])
 
 
 class SqlValueStore:

@@ -9,6 +9,7 @@ up front (``BEGIN IMMEDIATE``) instead of failing on a lock upgrade.
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import time
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import ClauseElement
 
 from a2e.store.dialect import (
     autocommits_single_statements,
@@ -30,6 +32,7 @@ from a2e.store.dialect import (
     name_of,
     snapshot_isolation,
 )
+from a2e.store.driver import DriverTransaction, Prepared
 from a2e.store.sqlite_file import SqliteFile
 from a2e.store.thread_connections import ThreadConnections
 
@@ -100,6 +103,10 @@ def _while_locked(dbapi_conn: Any, busy_timeout_ms: int, attempt: Callable[[], T
         dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
+def _nothing() -> None:
+    pass
+
+
 def _ping_idle_connections(engine: Engine) -> None:
     """Pre-ping, but only a connection that sat idle in the pool for a while.
 
@@ -167,6 +174,7 @@ class Database:
             ThreadConnections(engine, ping_after_idle_s=PING_AFTER_IDLE_S)
             if has_thread_connections(engine) else None
         )
+        self._prepared: dict[tuple[ClauseElement, tuple[str, ...]], Prepared] = {}
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -217,6 +225,67 @@ class Database:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def driver_transaction(self, *, write: bool = True) -> Iterator[DriverTransaction]:
+        """A transaction on the driver's own connection (:mod:`a2e.store.driver`), for the
+        run path: committed on success, rolled back on any exception.
+
+        PostgreSQL: the thread's own connection (:meth:`run_statement`'s), ``BEGIN`` …
+        ``COMMIT``. SQLite: a pooled connection, ``BEGIN IMMEDIATE`` when ``write``
+        (with the tight lock retry), after the file check every transaction makes.
+        """
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        release: Callable[[], None]
+        if self._thread_connections is not None:
+            cursor = self._thread_connections.cursor()
+            conn, drop, release = cursor.connection, self._thread_connections.discard, _nothing
+            begin: Callable[[], Any] = functools.partial(cursor.execute, "BEGIN")
+        else:
+            self.check_file()
+            pooled = self.engine.raw_connection()
+            conn, drop, release = pooled.driver_connection, pooled.invalidate, pooled.close
+            cursor = conn.cursor()
+            begin = (
+                functools.partial(_begin_immediate, conn, pooled.info[BUSY_TIMEOUT_MS]) if write
+                else functools.partial(cursor.execute, "BEGIN")
+            )
+
+        def wrap(sql: str, params: Any, exc: Exception) -> DBAPIError:
+            return self._driver_error(sql, params, exc, conn, drop)
+
+        try:
+            try:
+                begin()
+            except dbapi_error as exc:
+                raise wrap("BEGIN", None, exc) from exc
+            try:
+                yield DriverTransaction(cursor, self._prepare, wrap, dbapi_error)
+            except BaseException:
+                try:
+                    cursor.execute("ROLLBACK")
+                except dbapi_error:
+                    drop()
+                raise
+            try:
+                cursor.execute("COMMIT")
+            except dbapi_error as exc:
+                error = wrap("COMMIT", None, exc)
+                try:
+                    cursor.execute("ROLLBACK")
+                except dbapi_error:
+                    drop()
+                raise error from exc
+        finally:
+            release()
+
+    def _prepare(self, statement: ClauseElement, keys: tuple[str, ...]) -> Prepared:
+        prepared = self._prepared.get((statement, keys))
+        if prepared is None:
+            prepared = self._prepared[(statement, keys)] = Prepared(
+                statement, self.engine.dialect, keys
+            )
+        return prepared
+
     def run_statement(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
         """Run one statement in a transaction of its own on the driver's own connection
         (sqlite3 or psycopg, parameters in that driver's style) and return its rows.
@@ -249,7 +318,7 @@ class Database:
             pooled.close()
 
     def _driver_error(
-        self, sql: str, params: Mapping[str, Any], exc: Exception, conn: Any,
+        self, sql: str, params: Any, exc: Exception, conn: Any,
         drop: Callable[[], None],
     ) -> DBAPIError:
         """``exc`` as SQLAlchemy's error; ``drop()`` the connection when it is gone."""
@@ -258,7 +327,7 @@ class Database:
         if lost:
             drop()
         return DBAPIError.instance(
-            sql, dict(params), exc, dialect.loaded_dbapi.Error,
+            sql, params, exc, dialect.loaded_dbapi.Error,
             connection_invalidated=lost, dialect=dialect,
         )
 

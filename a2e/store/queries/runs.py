@@ -1,5 +1,5 @@
 """Runs and their steps. Functions take the session (or, for the run recorder's writes,
-a Core connection) first and never commit."""
+its driver transaction, :mod:`a2e.store.driver`) first and never commit."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from a2e.store.driver import DriverTransaction
 from a2e.store.models import Run, RunStep
 from a2e.store.owner import Owner
 
 
 def create_run(
-    conn: Connection | Session,
+    conn: DriverTransaction | Connection | Session,
     *,
     agent_id: int,
     execution_id: str,
@@ -44,22 +45,29 @@ def create_step(conn: Connection | Session, run_id: int, **values: Any) -> None:
     conn.execute(_INSERT_STEP, {"run_id": run_id, **values})
 
 
-def create_steps(conn: Connection | Session, run_id: int, steps: Sequence[dict[str, Any]]) -> None:
+def create_steps(conn: DriverTransaction | Connection | Session, run_id: int, steps: Sequence[dict[str, Any]]) -> None:
     """Insert many steps of one run in one statement."""
     conn.execute(_INSERT_STEP, [{"run_id": run_id, **values} for values in steps])
 
 
 def mark_run_interrupted(
-    conn: Connection, run_id: int, finished_at: datetime, duration_ms: int, reason: str
+    conn: DriverTransaction | Connection, run_id: int, finished_at: datetime, duration_ms: int,
+    reason: str,
 ) -> bool:
     """Mark one ``running`` run ``interrupted`` for ``reason``; False if it was not running."""
-    return bool(conn.execute(
-        update(Run).where(Run.id == run_id, Run.status == "running").values(
-            status="interrupted", finished_at=finished_at, duration_ms=duration_ms,
-            error={"type": "ExecutionError", "message": f"run interrupted: {reason}",
-                   "details": {"reason": "interrupted"}},
-        )
-    ).rowcount)
+    return bool(conn.execute(_MARK_INTERRUPTED, {
+        "run_id": run_id, "finished_at": finished_at, "duration_ms": duration_ms,
+        "error": {"type": "ExecutionError", "message": f"run interrupted: {reason}",
+                  "details": {"reason": "interrupted"}},
+    }).rowcount)
+
+
+_MARK_INTERRUPTED = (
+    update(Run)
+    .where(Run.id == bindparam("run_id"), Run.status == "running")
+    .values(status="interrupted", finished_at=bindparam("finished_at"),
+            duration_ms=bindparam("duration_ms"), error=bindparam("error", type_=Run.error.type))
+)
 
 
 _INSERT_RUN = insert(Run).returning(Run.id)
@@ -67,7 +75,7 @@ _INSERT_STEP = insert(RunStep)
 
 
 def update_run_status(
-    conn: Connection | Session,
+    conn: DriverTransaction | Connection | Session,
     run_id: int,
     *,
     status: str,

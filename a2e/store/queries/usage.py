@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from a2e.store.dialect import by_dialect, upsert
+from a2e.store.driver import DriverTransaction
 from a2e.store.models import Agent, RunSlotLease, UsageWindow
 from a2e.store.owner import Owner
 from a2e.store.session import Database
@@ -39,6 +40,8 @@ class Window(Protocol):
 
 #: The SQLSTATE of ``a2e_refuse()`` (migration 0006): some windows moved, so none did.
 REFUSED_SQLSTATE = "A2E01"
+#: What the slot functions run on: a session, or the run recorder's transaction.
+Executor = Session | Connection | DriverTransaction
 _KEY = [UsageWindow.agent_id, UsageWindow.kind, UsageWindow.period, UsageWindow.window_start]
 
 
@@ -94,7 +97,7 @@ class AdmissionSql:
             raise
         return dict(rows)
 
-    def admit_in(self, conn: Connection, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
+    def admit_in(self, conn: Connection | DriverTransaction, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
         """:meth:`admit` as a statement of the caller's transaction ``conn`` (never with
         ``async_commit``: the transaction decides its own durability). On PostgreSQL a
         refusal aborts that transaction: the caller must roll it back."""
@@ -219,14 +222,14 @@ def delete_usage_before(session: Session, before: datetime) -> int:
 
 # -- concurrent-run slots ------------------------------------------------------------
 
-def lock_agent(session: Session | Connection, agent_id: int) -> bool:
+def lock_agent(session: Executor, agent_id: int) -> bool:
     """Lock the agent's row until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``;
     SQLite's ``BEGIN IMMEDIATE`` already excludes other writers). False if no such agent."""
     return session.scalar(_LOCK_AGENT, {"agent_id": agent_id}) is not None
 
 
 def acquire_slot(
-    session: Session | Connection, agent_id: int, limit: int, owner: Owner,
+    session: Executor, agent_id: int, limit: int, owner: Owner,
     now: datetime, expires_at: datetime,
 ) -> int | None:
     """Insert a lease if the agent holds fewer than ``limit`` unexpired ones; its id or None.
@@ -262,8 +265,11 @@ _ACQUIRE_SLOT = insert(RunSlotLease).from_select(
 ).returning(RunSlotLease.id)
 
 
-def release_slot(session: Session | Connection, lease_id: int) -> None:
-    session.execute(delete(RunSlotLease).where(RunSlotLease.id == lease_id))
+def release_slot(session: Executor, lease_id: int) -> None:
+    session.execute(_DELETE_LEASE, {"lease_id": lease_id})
+
+
+_DELETE_LEASE = delete(RunSlotLease).where(RunSlotLease.id == bindparam("lease_id"))
 
 
 def count_slots(session: Session, agent_id: int, now: datetime) -> int:
@@ -274,19 +280,23 @@ def count_slots(session: Session, agent_id: int, now: datetime) -> int:
 
 
 def delete_stale_slots(
-    session: Session | Connection, agent_id: int, owner: Owner, now: datetime, alive: Callable[[int], bool]
+    session: Executor, agent_id: int, owner: Owner, now: datetime, alive: Callable[[int], bool]
 ) -> int:
     """Delete the agent's expired leases, and those of ``owner.host`` whose process is gone
     (another boot of the machine, or a pid no longer alive)."""
-    expired = session.execute(
-        delete(RunSlotLease).where(RunSlotLease.agent_id == agent_id, RunSlotLease.expires_at <= now)
-    ).rowcount
-    local = session.execute(
-        select(RunSlotLease.id, RunSlotLease.owner_pid, RunSlotLease.owner_boot_id).where(
-            RunSlotLease.agent_id == agent_id, RunSlotLease.owner_host == owner.host
-        )
-    ).all()
-    gone = [row.id for row in local if row.owner_boot_id != owner.boot_id or not alive(row.owner_pid)]
+    expired = session.execute(_DELETE_EXPIRED, {"agent_id": agent_id, "now": now}).rowcount
+    local = session.execute(_LOCAL_LEASES, {"agent_id": agent_id, "host": owner.host}).all()
+    gone = [{"lease_id": lease_id} for lease_id, pid, boot_id in local
+            if boot_id != owner.boot_id or not alive(pid)]
     if gone:
-        session.execute(delete(RunSlotLease).where(RunSlotLease.id.in_(gone)))
+        session.execute(_DELETE_LEASE, gone)
     return expired + len(gone)
+
+
+_DELETE_EXPIRED = delete(RunSlotLease).where(
+    RunSlotLease.agent_id == bindparam("agent_id"),
+    RunSlotLease.expires_at <= bindparam("now", type_=RunSlotLease.expires_at.type),
+)
+_LOCAL_LEASES = select(RunSlotLease.id, RunSlotLease.owner_pid, RunSlotLease.owner_boot_id).where(
+    RunSlotLease.agent_id == bindparam("agent_id"), RunSlotLease.owner_host == bindparam("host")
+)
