@@ -90,8 +90,7 @@ def authenticate_request() -> None:
         record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "no key"})
         abort(401, message="an API key is required (Authorization: Bearer <key> or X-API-Key)")
     db = state().db
-    with db.connection(single_statement=True) as conn:
-        found = agent_queries.authenticate(conn, key)
+    found = agent_queries.authenticate(db, key)
     if found is None:
         record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "invalid key"})
         abort(401, message="the API key is not valid")

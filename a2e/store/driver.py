@@ -10,18 +10,20 @@ column set (:class:`Prepared`), on the driver's cursor.
 A :class:`DriverTransaction` answers the subset of ``Connection`` the run path uses —
 ``execute`` (one row of values, or a list of rows for executemany), ``scalar`` and
 ``exec_driver_sql`` — so a query function serves either. Its limits: no expanding
-``IN`` parameters, rows come back as plain tuples, and results are read at once.
+``IN`` parameters; a SELECT's rows are named tuples with the columns' types applied,
+other rows plain tuples; results are read at once.
 Driver errors leave as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), as
 they would through a ``Connection``.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Select
 
 Values = Mapping[str, Any]
 _Processor = Callable[[Any], Any] | None
@@ -52,6 +54,13 @@ class Prepared:
         # default so that it takes the execution context, which none of ours reads.
         self._defaults = {column.key: column.default for column in compiled.insert_prefetch}
         self._order: Sequence[str] | None = compiled.positiontup if dialect.positional else None
+        self._row: type[tuple[Any, ...]] | None = None
+        self._results: list[_Processor] = []
+        if isinstance(statement, Select):
+            columns = list(statement.selected_columns)
+            self._row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+            self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                             for column in columns]
 
     def bind(self, values: Values) -> Sequence[Any] | dict[str, Any]:
         """``values`` (by bind name) in the driver's style."""
@@ -65,6 +74,15 @@ class Prepared:
         if self._order is None:
             return bound
         return tuple(bound[name] for name in self._order)
+
+    def rows(self, raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """A SELECT's rows with their column types' result processing, as named tuples."""
+        if self._row is None:
+            return raw
+        make, processors = self._row, self._results
+        return [make(*(value if process is None else process(value)
+                       for process, value in zip(processors, row, strict=True)))
+                for row in raw]
 
 
 class DriverResult:
@@ -117,7 +135,9 @@ class DriverTransaction:
             return self._run(prepared.sql, [prepared.bind(row) for row in values], many=True)
         values = values or {}
         prepared = self._prepare(statement, tuple(values))
-        return self._run(prepared.sql, prepared.bind(values))
+        result = self._run(prepared.sql, prepared.bind(values))
+        result._rows = prepared.rows(result._rows)
+        return result
 
     def scalar(self, statement: ClauseElement, values: Values | None = None) -> Any:
         return self.execute(statement, values).scalar()

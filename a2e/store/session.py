@@ -32,7 +32,7 @@ from a2e.store.dialect import (
     name_of,
     snapshot_isolation,
 )
-from a2e.store.driver import DriverTransaction, Prepared
+from a2e.store.driver import DriverResult, DriverTransaction, Prepared
 from a2e.store.sqlite_file import SqliteFile
 from a2e.store.thread_connections import ThreadConnections
 
@@ -275,6 +275,30 @@ class Database:
                 except dbapi_error:
                     drop()
                 raise error from exc
+        finally:
+            release()
+
+    def driver_statement(
+        self, statement: ClauseElement, values: Mapping[str, Any] | None = None
+    ) -> DriverResult:
+        """One Core statement that only reads, in a transaction of its own on the driver's
+        connection: the thread's own on PostgreSQL (autocommit, one round trip), a pooled
+        one on SQLite. For the per-request reads on the run path (the key lookup)."""
+        if self._thread_connections is not None:
+            cursor = self._thread_connections.cursor()
+            conn, drop = cursor.connection, self._thread_connections.discard
+            release: Callable[[], None] = _nothing
+        else:
+            self.check_file()
+            pooled = self.engine.raw_connection()
+            conn, drop, release = pooled.driver_connection, pooled.invalidate, pooled.close
+            cursor = conn.cursor()
+        try:
+            return DriverTransaction(
+                cursor, self._prepare,
+                lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
+                self.engine.dialect.loaded_dbapi.Error,
+            ).execute(statement, values)
         finally:
             release()
 

@@ -35,8 +35,7 @@ def refusal() -> Response | None:
         record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "no key"})
         response = error_response(401, "an admin key is required (Authorization: Bearer <key>)")
     else:
-        with state().db.connection(single_statement=True) as conn:
-            found = agent_queries.authenticate(conn, key)
+        found = agent_queries.authenticate(state().db, key)
         if found is not None and found.is_admin:
             return None
         if found is not None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from a2e import keys
@@ -15,6 +15,7 @@ from a2e.protocol import names
 from a2e.store.base import parse_id, utcnow
 from a2e.store.models import Agent, AgentLimits, ApiKey
 from a2e.store.queries.limits import LimitSource
+from a2e.store.session import Database
 
 #: ``last_used_at`` is refreshed at most this often, so a request is not a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -177,12 +178,13 @@ _AUTHENTICATE = (
 )
 
 
-def authenticate(conn: Connection, presented: str) -> Authenticated | None:
-    """The enabled agent owning an active key equal to ``presented``."""
+def authenticate(db: Database, presented: str) -> Authenticated | None:
+    """The enabled agent owning an active key equal to ``presented`` (one statement on the
+    driver's connection: this runs on every request)."""
     prefix = keys.prefix_of(presented)
     if prefix is None:
         return None
-    row = conn.execute(_AUTHENTICATE, {"prefix": prefix}).first()
+    row = db.driver_statement(_AUTHENTICATE, {"prefix": prefix}).first()
     if row is None:
         return None
     if not keys.matches(presented, row.key_hash) or row.revoked_at is not None or row.disabled:

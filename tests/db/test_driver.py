@@ -1,0 +1,83 @@
+"""Transactions on the driver's own connection (a2e/store/driver.py): the same Core
+statements give the same rows as through SQLAlchemy, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.exc import IntegrityError
+
+from a2e.store.queries.agents import IssuedKey
+from a2e.store.driver import Prepared
+from a2e.store.models import Run, RunStep
+from a2e.store.owner import current_owner
+from a2e.store.queries import agents as agent_queries
+from a2e.store.queries import runs as run_queries
+from a2e.store.session import Database
+
+STARTED = datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
+
+
+def _run(db: Database, agent_id: int, execution_id: str = "exec-1") -> int:
+    with db.driver_transaction() as tx:
+        return run_queries.create_run(tx, agent_id=agent_id, execution_id=execution_id,
+                                      owner=current_owner(), started_at=STARTED,
+                                      workflow_text="{}")
+
+
+def test_rows_written_on_the_driver_read_back_as_through_sqlalchemy(
+    db: Database, make_agent: Callable[..., IssuedKey]
+) -> None:
+    agent_id = make_agent("driver").agent_id
+    run_id = _run(db, agent_id)
+    step = {"position": 0, "operation_id": "a", "op_type": "Calculate", "iteration": None,
+            "status": "succeeded", "started_at": STARTED, "finished_at": STARTED,
+            "duration_ms": 1, "result": {"x": [1, "é"]}, "error": None, "cached_at": None}
+    with db.driver_transaction() as tx:
+        # `attempts` and `cached` are left out: their Python-side defaults apply.
+        run_queries.create_steps(tx, run_id, [step, {**step, "position": 1, "result": None}])
+        marked = run_queries.mark_run_interrupted(tx, run_id, STARTED, 5, "a test")
+    assert marked
+    with db.session() as session:
+        run = session.get(Run, run_id)
+        steps = session.scalars(select(RunStep).where(RunStep.run_id == run_id)
+                                .order_by(RunStep.position)).all()
+        assert run is not None and run.status == "interrupted" and run.started_at == STARTED
+        assert run.error["message"] == "run interrupted: a test"
+        assert [(s.result, s.attempts, s.cached) for s in steps] == [
+            ({"x": [1, "é"]}, [], False), (None, [], False)]
+
+
+def test_a_select_applies_the_column_types(db: Database, make_agent: Callable[..., IssuedKey]) -> None:
+    key = make_agent("typed", hosts=("api.example.com",))
+    found = agent_queries.authenticate(db, key.api_key)
+    assert found is not None and found.name == "typed"
+    assert found.allowed_hosts == ["api.example.com"]
+    statement = select(Run.started_at).where(Run.id == bindparam("run_id"))
+    run_id = _run(db, found.agent_id)
+    row = db.driver_statement(statement, {"run_id": run_id}).first()
+    assert row is not None and row.started_at == STARTED and row.started_at.tzinfo is not None
+
+
+def test_an_error_rolls_the_whole_transaction_back(
+    db: Database, make_agent: Callable[..., IssuedKey]
+) -> None:
+    agent_id = make_agent("rollback").agent_id
+    _run(db, agent_id, "taken")
+    with pytest.raises(IntegrityError), db.driver_transaction() as tx:
+        run_queries.create_run(tx, agent_id=agent_id, execution_id="fresh",
+                               owner=current_owner(), started_at=STARTED, workflow_text=None)
+        run_queries.create_run(tx, agent_id=agent_id, execution_id="taken",
+                               owner=current_owner(), started_at=STARTED, workflow_text=None)
+    with db.session() as session:
+        ids = session.scalars(select(Run.execution_id).where(Run.agent_id == agent_id)).all()
+    assert ids == ["taken"]
+    assert _run(db, agent_id, "after") > 0  # the connection is usable again
+
+
+def test_what_it_cannot_bind_is_refused_when_compiled(db: Database) -> None:
+    with pytest.raises(ValueError, match="expanding"):
+        Prepared(delete(Run).where(Run.id.in_([1, 2])), db.engine.dialect, ())
