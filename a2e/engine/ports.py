@@ -80,6 +80,10 @@ class StartAdmission(Protocol):
         """Count inside the start's transaction ``tx`` (the recorder's own handle); raise
         to undo the start."""
 
+    def refused(self) -> Exception:
+        """What to raise when the count, sent with the start's COMMIT, was refused there
+        (the start was undone)."""
+
     def committed(self) -> None:
         """The start's transaction, and so the count, committed."""
 

@@ -81,13 +81,15 @@ class Limiter:
     def admit_in(
         self, tx: Any, agent_id: int, kind: str, limits: Mapping[str, int],
         version: Hashable = None,
-    ) -> Decision | None:
+    ) -> Callable[[], Decision] | None:
         """Count one unit in the caller's transaction ``tx`` (a run's start).
 
-        The admitted Decision; None when it may be a refusal (a window remembered as
-        full, a zero limit, a window found full): then the caller rolls ``tx`` back and
-        asks :meth:`check`, which records the refusal. Nothing here writes outside
-        ``tx`` (on SQLite a second write transaction would wait for ``tx``'s lock).
+        The admitted Decision, to read once ``tx`` committed; None when it may be a
+        refusal (a window remembered as full, a zero limit, a window found full): then
+        the caller rolls ``tx`` back and asks :meth:`check`, which records the refusal.
+        Where ``tx`` sends the count with its COMMIT, a full window fails the commit
+        instead (see :meth:`UsageStorage.admit_in`). Nothing here writes outside ``tx``
+        (on SQLite a second write transaction would wait for ``tx``'s lock).
         """
         now = self.clock.now()
         windows = windows_for(kind, limits, now)
@@ -96,9 +98,14 @@ class Limiter:
         ):
             return None
         counts = self.storage.admit_in(tx, agent_id, windows)
-        if not counts:
+        if counts is None:
             return None
-        return Decision(now, windows, tuple(Usage(w, counts[w.period]) for w in windows))
+
+        def decision() -> Decision:
+            moved = counts()
+            return Decision(now, windows, tuple(Usage(w, moved[w.period]) for w in windows))
+
+        return decision
 
     def usage(self, agent_id: int, kind: str, limits: Mapping[str, int]) -> Decision:
         """The current windows of ``kind`` and their counts, without counting anything."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from a2e.engine.ports import Clock
@@ -61,9 +61,10 @@ class RateLimits:
 
     def check_request_in(
         self, tx: Any, agent_id: int, source: LimitSource | None = None
-    ) -> Decision | None:
-        """Count one request in the caller's transaction ``tx``; None when limiting is
-        off or the agent is gone. Raises :class:`Undecided` instead of refusing."""
+    ) -> Callable[[], Decision] | None:
+        """Count one request in the caller's transaction ``tx``: its Decision, to read
+        once ``tx`` committed; None when limiting is off or the agent is gone. Raises
+        :class:`Undecided` instead of refusing."""
         effective = self._effective(agent_id, source)
         if effective is None:
             return None

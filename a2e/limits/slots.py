@@ -20,7 +20,7 @@ from typing import Protocol
 from a2e.engine.ports import Clock
 from a2e.errors import RateLimited
 from a2e.limits.sql import LimitReader
-from a2e.store.driver import DriverTransaction
+from a2e.store.driver import DriverTransaction, Tail
 from a2e.store.owner import current_owner, pid_alive
 from a2e.store.queries import usage as queries
 from a2e.store.queries.limits import LimitSource
@@ -61,16 +61,25 @@ class RunSlots:
         )
         return effective.limits["concurrent_runs"] if effective else 0
 
-    def acquire_in(self, conn: DriverTransaction, agent_id: int, limit: int) -> int:
-        """Take a lease in the caller's write transaction; RateLimited if none is free.
+    def acquire_in(
+        self, conn: DriverTransaction, agent_id: int, limit: int, *, careful: bool = False
+    ) -> Callable[[], int]:
+        """Take a lease in the caller's write transaction: its id, to read once that
+        committed; RateLimited if none is free.
 
         Stale leases (expired, or of a process of this host that is gone) are swept, in
-        the same transaction, only when the first try finds the agent at its limit.
+        the same transaction, only when the first try finds the agent at its limit. On a
+        pipelined transaction (PostgreSQL) the lease goes with the COMMIT unless
+        ``careful``, and a full agent ends the transaction in
+        ``Refused(queries.NO_RUN_SLOT)``: the caller then starts over with ``careful``.
         """
+        now, owner = self.clock.now(), current_owner()
+        expires = now + self.lease
+        if conn.pipelined and not careful and limit > 0:
+            return queries.acquire_slot_at_commit(conn, agent_id, limit, owner, now,
+                                                  expires).scalar
         lease_id = None
         if limit > 0 and queries.lock_agent(conn, agent_id):
-            now, owner = self.clock.now(), current_owner()
-            expires = now + self.lease
             lease_id = queries.acquire_slot(conn, agent_id, limit, owner, now, expires)
             if lease_id is None and queries.delete_stale_slots(conn, agent_id, owner, now, self.alive):
                 lease_id = queries.acquire_slot(conn, agent_id, limit, owner, now, expires)
@@ -81,16 +90,17 @@ class RunSlots:
                 details={"limit": limit, "window": "concurrent", "counter": "runs"},
                 suggestions=["Wait for a run to finish, then retry"],
             )
-        return lease_id
+        return lambda: lease_id
 
-    def release_in(self, conn: DriverTransaction, lease_id: int) -> None:
+    def release_in(self, conn: DriverTransaction | Tail, lease_id: int) -> None:
         queries.release_slot(conn, lease_id)
 
     def acquire(self, agent_id: int) -> int:
         """Take a lease in a transaction of its own."""
         limit = self.limit(agent_id)
         with self.db.driver_transaction() as conn:
-            return self.acquire_in(conn, agent_id, limit)
+            lease = self.acquire_in(conn, agent_id, limit, careful=True)
+        return lease()
 
     @contextmanager
     def slot(self, principal: _Principal) -> Iterator[None]:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import Connection
 
 from a2e.limits.storage import Admission
 from a2e.limits.windows import Window
 from a2e.store.queries import limits as limit_queries
 from a2e.store.queries.limits import LimitSource
+from a2e.store.driver import DriverTransaction
 from a2e.store.queries import usage as queries
 from a2e.store.session import Database
 
@@ -38,7 +37,9 @@ class SqlUsageStorage:
         full = tuple(w.period for w in windows if usage[w.period] >= w.limit)
         return Admission({}, full or tuple(w.period for w in windows))
 
-    def admit_in(self, tx: Connection, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
+    def admit_in(
+        self, tx: DriverTransaction, agent_id: int, windows: Sequence[Window]
+    ) -> Callable[[], Mapping[str, int]] | None:
         return self._admission.admit_in(tx, agent_id, windows)
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:

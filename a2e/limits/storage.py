@@ -9,7 +9,7 @@ process (unit tests, the benchmark's baseline).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,9 +33,13 @@ class UsageStorage(Protocol):
     def admit(self, agent_id: int, windows: Sequence[Window]) -> Admission:
         """Add one to every window if each is below its limit (all or none), atomically."""
 
-    def admit_in(self, tx: Any, agent_id: int, windows: Sequence[Window]) -> Mapping[str, int]:
-        """:meth:`admit` inside the caller's transaction ``tx``: the new counts by period,
-        or empty when a window was full (then ``tx`` must be rolled back)."""
+    def admit_in(
+        self, tx: Any, agent_id: int, windows: Sequence[Window]
+    ) -> Callable[[], Mapping[str, int]] | None:
+        """:meth:`admit` inside the caller's transaction ``tx``: None when a window was
+        full (then ``tx`` must be rolled back), else the new counts by period, to read
+        once ``tx`` committed. Where ``tx`` sends the statement with its COMMIT
+        (``a2e.store.driver``), a full window fails that commit instead."""
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:
         """Add ``count`` refusals to ``window``; return its new total of refusals."""
@@ -66,8 +70,11 @@ class MemoryUsageStorage:
                 self._admitted[key] = n + 1
             return Admission({w.period: n + 1 for w, n in zip(windows, counts)})
 
-    def admit_in(self, tx: Any, agent_id: int, windows: Sequence[Window]) -> Mapping[str, int]:
-        return self.admit(agent_id, windows).counts
+    def admit_in(
+        self, tx: Any, agent_id: int, windows: Sequence[Window]
+    ) -> Callable[[], Mapping[str, int]] | None:
+        counts = self.admit(agent_id, windows).counts
+        return (lambda: counts) if counts else None
 
     def add_rejections(self, agent_id: int, window: Window, count: int) -> int:
         key = (agent_id, window.kind, window.period, window.start)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -21,11 +21,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
 from a2e.store.base import utcnow
 from a2e.store.dialect import upsert
-from a2e.store.driver import DriverTransaction
+from a2e.store.driver import DriverTransaction, Refused, Tail
 from a2e.store.models import StoredValue
 from a2e.store.owner import current_owner
 from a2e.store.queries import audit as audit_queries
 from a2e.store.queries import runs as run_queries
+from a2e.store.queries.usage import NO_RUN_SLOT
 from a2e.store.session import Database
 
 log = logging.getLogger("a2e.runs")
@@ -35,10 +36,14 @@ Row = Mapping[str, Any]
 class SlotLeases(Protocol):
     """Run slots taken and freed inside the recorder's transactions (``a2e.limits.slots``)."""
 
-    def acquire_in(self, tx: DriverTransaction, agent_id: int, limit: int) -> int:
-        """A lease id; raises :class:`a2e.errors.RateLimited` when no slot is free."""
+    def acquire_in(
+        self, tx: DriverTransaction, agent_id: int, limit: int, *, careful: bool = False
+    ) -> Callable[[], int]:
+        """The lease id, to read after the commit; raises :class:`a2e.errors.RateLimited`
+        when no slot is free (or, unless ``careful``, fails the commit with
+        ``Refused(NO_RUN_SLOT)`` on a pipelined transaction)."""
 
-    def release_in(self, tx: DriverTransaction, lease_id: int) -> None: ...
+    def release_in(self, tx: DriverTransaction | Tail, lease_id: int) -> None: ...
 
 
 class RunEvents(Protocol):
@@ -67,6 +72,19 @@ class SqlRunRecorder:
         self._lock = threading.Lock()
 
     def start_run(self, start: RunStart) -> int:
+        try:
+            return self._start(start, careful=False)
+        except Refused as refused:
+            if refused.reason == NO_RUN_SLOT:  # sweep stale leases, then take one or 429
+                return self._start(start, careful=True)
+            if start.admission is not None:
+                raise start.admission.refused() from refused
+            raise
+
+    def _start(self, start: RunStart, *, careful: bool) -> int:
+        """The start's transaction; on PostgreSQL its event, count and slot lease travel
+        with the COMMIT, so the agent's window and slot rows stay locked only while the
+        server runs them (``careful`` takes the lease at once, sweeping stale ones)."""
         saved = start.saved_workflow
         agent_id = int(start.agent_id)
         try:
@@ -82,13 +100,14 @@ class SqlRunRecorder:
                     saved_workflow_version=saved.version if saved else None,
                 )
                 if self.events is not None:
-                    self._insert_events(tx, [self.events.started(run_id, start)])
+                    self._insert_events(tx.tail, [self.events.started(run_id, start)])
                 # Last, so that the window and agent rows stay locked only until the commit.
                 if start.admission is not None:
                     start.admission.count_in(tx)
                 lease = None
                 if self.slots is not None and start.concurrent_runs is not None:
-                    lease = self.slots.acquire_in(tx, agent_id, start.concurrent_runs)
+                    lease = self.slots.acquire_in(tx, agent_id, start.concurrent_runs,
+                                                  careful=careful)
         except IntegrityError:
             with self.db.session() as session:
                 existing = run_queries.read_run_by_execution_id(
@@ -101,21 +120,23 @@ class SqlRunRecorder:
             start.admission.committed()
         if lease is not None:
             with self._lock:
-                self._leases[run_id] = lease
+                self._leases[run_id] = lease()
         return run_id
 
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
         with self.db.driver_transaction() as tx:
-            self._write_steps(tx, run_id, steps)
+            self._write_steps(tx.tail, run_id, steps)
 
     def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
         with self._lock:
             lease = self._leases.pop(run_id, None)
         try:
             with self.db.driver_transaction() as tx:
-                self._write_steps(tx, run_id, steps)
+                # Nothing here is read before the commit: one round trip on PostgreSQL.
+                tail = tx.tail
+                self._write_steps(tail, run_id, steps)
                 run_queries.update_run_status(
-                    tx,
+                    tail,
                     run_id,
                     status=finish.status,
                     finished_at=finish.finished_at,
@@ -123,9 +144,9 @@ class SqlRunRecorder:
                     error=finish.error,
                 )
                 if self.events is not None:
-                    self._insert_events(tx, [self.events.finished(run_id, finish)])
+                    self._insert_events(tail, [self.events.finished(run_id, finish)])
                 if lease is not None and self.slots is not None:
-                    self.slots.release_in(tx, lease)
+                    self.slots.release_in(tail, lease)
         except SQLAlchemyError:
             self._give_up(run_id, finish, lease)
             raise
@@ -148,7 +169,7 @@ class SqlRunRecorder:
             log.error("run %s left running after a failed finish: %s: %s", run_id,
                       type(exc).__name__, exc)
 
-    def _write_steps(self, tx: DriverTransaction, run_id: int, steps: Sequence[StepRecord]) -> None:
+    def _write_steps(self, tx: DriverTransaction | Tail, run_id: int, steps: Sequence[StepRecord]) -> None:
         if not steps:
             return
         run_queries.create_steps(tx, run_id, [
@@ -176,7 +197,7 @@ class SqlRunRecorder:
             )
 
     @staticmethod
-    def _insert_events(tx: DriverTransaction, rows: Sequence[Row | None]) -> None:
+    def _insert_events(tx: DriverTransaction | Tail, rows: Sequence[Row | None]) -> None:
         audit_queries.insert_events(tx, [row for row in rows if row is not None])
 
 

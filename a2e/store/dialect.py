@@ -65,6 +65,13 @@ def has_thread_connections(bind: Bind) -> bool:
     return by_dialect(bind, postgresql=True, sqlite=False)
 
 
+def pipelines_commit(bind: Bind) -> bool:
+    """Whether a transaction's last statements can travel with its ``COMMIT`` in one round
+    trip (psycopg's pipeline mode) and refuse by raising ``a2e_refuse()`` (migration 0006):
+    PostgreSQL."""
+    return by_dialect(bind, postgresql=True, sqlite=False)
+
+
 def has_ordered_set_aggregates(bind: Bind) -> bool:
     """``percentile_cont(…) WITHIN GROUP (ORDER BY …)``: PostgreSQL only."""
     return by_dialect(bind, postgresql=True, sqlite=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -58,7 +59,8 @@ class Prepared:
         self._results: list[_Processor] = []
         if isinstance(statement, Select):
             columns = list(statement.selected_columns)
-            self._row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+            self._row = namedtuple(  # type: ignore[misc]
+                "Row", [str(column.key) for column in columns], rename=True)
             self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                              for column in columns]
 
@@ -85,32 +87,70 @@ class Prepared:
                 for row in raw]
 
 
+class Refused(Exception):
+    """A statement sent with the COMMIT refused (``a2e_refuse(reason)``): the transaction
+    was rolled back. ``reason`` tells which statement (see :meth:`DriverTransaction.at_commit`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: The SQLSTATE of ``a2e_refuse()`` (migration 0006, PostgreSQL).
+REFUSED_SQLSTATE = "A2E01"
+
+
 class DriverResult:
-    """The rows a statement returned (read at once) and its row count."""
+    """The rows a statement returned and its row count: read at once, or, for a statement
+    sent with the COMMIT, once the transaction committed (``ready``)."""
 
     __slots__ = ("_rows", "rowcount")
 
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+    def __init__(self, rows: list[tuple[Any, ...]] | None, rowcount: int) -> None:
         self._rows = rows
         self.rowcount = rowcount
 
+    @property
+    def ready(self) -> bool:
+        return self._rows is not None
+
     def all(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            raise RuntimeError("the statement was sent with the COMMIT: read it after the block")
         return self._rows
 
     def first(self) -> tuple[Any, ...] | None:
-        return self._rows[0] if self._rows else None
+        rows = self.all()
+        return rows[0] if rows else None
 
     def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
+        rows = self.all()
+        return rows[0][0] if rows else None
 
     def scalar_one(self) -> Any:
-        if len(self._rows) != 1:
-            raise ValueError(f"expected one row, got {len(self._rows)}")
-        return self._rows[0][0]
+        rows = self.all()
+        if len(rows) != 1:
+            raise ValueError(f"expected one row, got {len(rows)}")
+        return rows[0][0]
+
+
+@dataclass
+class _Queued:
+    sql: str
+    params: Any
+    result: DriverResult
+    prepared: Prepared | None
+    many: bool
 
 
 class DriverTransaction:
-    """Statements of one transaction on a driver cursor (see the module docstring)."""
+    """Statements of one transaction on a driver connection (see the module docstring).
+
+    The transaction begins with its first statement. Statements given to
+    :meth:`at_commit` are, where the driver pipelines (PostgreSQL), sent together with
+    the ``COMMIT`` in one round trip, so that the row locks they take are held only
+    while the server runs them; elsewhere they run at once.
+    """
 
     def __init__(
         self,
@@ -118,36 +158,110 @@ class DriverTransaction:
         prepare: Callable[[ClauseElement, Sequence[str]], Prepared],
         wrap_error: Callable[[str, Any, Exception], Exception],
         driver_error: type[Exception],
+        *,
+        begin: Callable[[], Any],
+        pipeline: Any = None,
     ) -> None:
         self._cursor = cursor
         self._prepare = prepare
         self._wrap_error = wrap_error
         self._driver_error = driver_error
+        self._begin = begin
+        self._begun = False
+        #: The psycopg connection when statements can go with the COMMIT, else None.
+        self._pipeline = pipeline
+        self._queued: list[_Queued] = []
+
+    @property
+    def pipelined(self) -> bool:
+        """Whether :meth:`at_commit` statements wait for the COMMIT: they must then refuse
+        by raising ``a2e_refuse(reason)``, not by returning fewer rows."""
+        return self._pipeline is not None
 
     def execute(
         self, statement: ClauseElement, values: Values | Sequence[Values] | None = None
     ) -> DriverResult:
         """One statement with ``values``; a list of value rows runs it as executemany."""
-        if isinstance(values, Sequence):
-            if not values:
-                return DriverResult([], 0)
-            prepared = self._prepare(statement, tuple(values[0]))
-            return self._run(prepared.sql, [prepared.bind(row) for row in values], many=True)
-        values = values or {}
-        prepared = self._prepare(statement, tuple(values))
-        result = self._run(prepared.sql, prepared.bind(values))
-        result._rows = prepared.rows(result._rows)
-        return result
+        return self._statement(statement, values, queue=False)
 
     def scalar(self, statement: ClauseElement, values: Values | None = None) -> Any:
         return self.execute(statement, values).scalar()
 
     def exec_driver_sql(self, sql: str, params: Any) -> DriverResult:
         """SQL text already in the driver's parameter style."""
-        return self._run(sql, params)
+        return self._text(sql, params, queue=False)
 
-    def _run(self, sql: str, params: Any, *, many: bool = False) -> DriverResult:
-        cursor = self._cursor
+    def at_commit(
+        self, statement: ClauseElement | str, values: Any = None
+    ) -> DriverResult:
+        """A statement (Core, or SQL text in the driver's style) sent with the COMMIT where
+        :attr:`pipelined`, else run now; its result is ready after the block (or now).
+        A pipelined statement that raises ``a2e_refuse(reason)`` makes the transaction
+        end in :class:`Refused` with that reason."""
+        if isinstance(statement, str):
+            return self._text(statement, values, queue=True)
+        return self._statement(statement, values, queue=True)
+
+    @property
+    def tail(self) -> Tail:
+        """This transaction as a connection whose every statement is :meth:`at_commit`."""
+        return Tail(self)
+
+    def _statement(self, statement: ClauseElement, values: Any, *, queue: bool) -> DriverResult:
+        if isinstance(values, Sequence):
+            if not values:
+                return DriverResult([], 0)
+            prepared = self._prepare(statement, tuple(values[0]))
+            return self._send(prepared.sql, [prepared.bind(row) for row in values], None,
+                              many=True, queue=queue)
+        values = values or {}
+        prepared = self._prepare(statement, tuple(values))
+        return self._send(prepared.sql, prepared.bind(values), prepared, many=False, queue=queue)
+
+    def _text(self, sql: str, params: Any, *, queue: bool) -> DriverResult:
+        return self._send(sql, params, None, many=False, queue=queue)
+
+    def _send(self, sql: str, params: Any, prepared: Prepared | None, *, many: bool,
+              queue: bool) -> DriverResult:
+        if queue and self._pipeline is not None:
+            result = DriverResult(None, -1)
+            self._queued.append(_Queued(sql, params, result, prepared, many))
+            return result
+        if not self._begun and self._pipeline is not None:
+            result = self._begin_with(sql, params, many=many)
+        else:
+            if not self._begun:
+                self._start()
+            result = self._run(self._cursor, sql, params, many=many)
+        if prepared is not None:
+            result._rows = prepared.rows(result.all())
+        return result
+
+    def _begin_with(self, sql: str, params: Any, *, many: bool) -> DriverResult:
+        """``BEGIN`` and the transaction's first statement in one round trip."""
+        conn = self._pipeline
+        try:
+            with conn.pipeline():
+                conn.cursor().execute("BEGIN")
+                self._begun = True
+                cursor = conn.cursor()
+                if many:
+                    cursor.executemany(sql, params)
+                else:
+                    cursor.execute(sql, params)
+            rows = [] if many or cursor.description is None else cursor.fetchall()
+        except self._driver_error as exc:
+            raise self._wrap_error(sql, params, exc) from exc
+        return DriverResult(rows, cursor.rowcount)
+
+    def _start(self) -> None:
+        try:
+            self._begin()
+        except self._driver_error as exc:
+            raise self._wrap_error("BEGIN", None, exc) from exc
+        self._begun = True
+
+    def _run(self, cursor: Any, sql: str, params: Any, *, many: bool = False) -> DriverResult:
         try:
             if many:
                 cursor.executemany(sql, params)
@@ -157,3 +271,67 @@ class DriverTransaction:
         except self._driver_error as exc:
             raise self._wrap_error(sql, params, exc) from exc
         return DriverResult(rows, cursor.rowcount)
+
+    def commit(self) -> None:
+        """End the transaction (see :meth:`a2e.store.session.Database.driver_transaction`)."""
+        if self._queued:
+            self._commit_pipelined()
+        elif self._begun:
+            self._cursor_sql("COMMIT")
+
+    def rollback(self) -> None:
+        if self._begun:
+            self._cursor_sql("ROLLBACK")
+
+    def _cursor_sql(self, sql: str) -> None:
+        try:
+            self._cursor.execute(sql)
+        except self._driver_error as exc:
+            raise self._wrap_error(sql, None, exc) from exc
+
+    def _commit_pipelined(self) -> None:
+        """BEGIN (unless begun), the queued statements and COMMIT in one round trip."""
+        conn = self._pipeline
+        queued, self._queued = self._queued, []
+        cursors = []
+        try:
+            with conn.pipeline() as pipeline:
+                if not self._begun:
+                    conn.cursor().execute("BEGIN")
+                    self._begun = True
+                for entry in queued:
+                    cursor = conn.cursor()
+                    if entry.many:
+                        cursor.executemany(entry.sql, entry.params)
+                    else:
+                        cursor.execute(entry.sql, entry.params)
+                    cursors.append(cursor)
+                conn.cursor().execute("COMMIT")
+                pipeline.sync()
+        except self._driver_error as exc:
+            if getattr(exc, "sqlstate", None) == REFUSED_SQLSTATE:
+                raise Refused(exc.diag.message_primary or "") from exc
+            raise self._wrap_error("COMMIT", None, exc) from exc
+        for entry, cursor in zip(queued, cursors, strict=True):
+            rows = cursor.fetchall() if cursor.description is not None else []
+            entry.result._rows = entry.prepared.rows(rows) if entry.prepared else rows
+            entry.result.rowcount = cursor.rowcount
+
+
+class Tail:
+    """A transaction's statements sent with its COMMIT (:attr:`DriverTransaction.tail`),
+    for query functions written for a connection; their results are ready after the
+    block. Only for statements whose result nothing reads before the commit."""
+
+    def __init__(self, tx: DriverTransaction) -> None:
+        self._tx = tx
+
+    @property
+    def pipelined(self) -> bool:
+        return self._tx.pipelined
+
+    def execute(self, statement: ClauseElement, values: Any = None) -> DriverResult:
+        return self._tx.at_commit(statement, values)
+
+    def exec_driver_sql(self, sql: str, params: Any) -> DriverResult:
+        return self._tx.at_commit(sql, params)

@@ -30,6 +30,7 @@ from a2e.store.dialect import (
     has_thread_connections,
     locks_for_writing_at_begin,
     name_of,
+    pipelines_commit,
     snapshot_isolation,
 )
 from a2e.store.driver import DriverResult, DriverTransaction, Prepared
@@ -231,8 +232,9 @@ class Database:
         run path: committed on success, rolled back on any exception.
 
         PostgreSQL: the thread's own connection (:meth:`run_statement`'s), ``BEGIN`` …
-        ``COMMIT``. SQLite: a pooled connection, ``BEGIN IMMEDIATE`` when ``write``
-        (with the tight lock retry), after the file check every transaction makes.
+        ``COMMIT``, the statements given to ``at_commit`` pipelined with the ``COMMIT``.
+        SQLite: a pooled connection, ``BEGIN IMMEDIATE`` when ``write`` (with the tight
+        lock retry), after the file check every transaction makes.
         """
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         release: Callable[[], None]
@@ -249,32 +251,22 @@ class Database:
                 functools.partial(_begin_immediate, conn, pooled.info[BUSY_TIMEOUT_MS]) if write
                 else functools.partial(cursor.execute, "BEGIN")
             )
-
-        def wrap(sql: str, params: Any, exc: Exception) -> DBAPIError:
-            return self._driver_error(sql, params, exc, conn, drop)
-
+        tx = DriverTransaction(
+            cursor, self._prepare,
+            lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
+            dbapi_error, begin=begin,
+            pipeline=conn if pipelines_commit(self.engine) else None,
+        )
         try:
             try:
-                begin()
-            except dbapi_error as exc:
-                raise wrap("BEGIN", None, exc) from exc
-            try:
-                yield DriverTransaction(cursor, self._prepare, wrap, dbapi_error)
+                yield tx
+                tx.commit()
             except BaseException:
                 try:
-                    cursor.execute("ROLLBACK")
-                except dbapi_error:
-                    drop()
+                    tx.rollback()
+                except Exception:
+                    drop()  # in an unknown state: never used again
                 raise
-            try:
-                cursor.execute("COMMIT")
-            except dbapi_error as exc:
-                error = wrap("COMMIT", None, exc)
-                try:
-                    cursor.execute("ROLLBACK")
-                except dbapi_error:
-                    drop()
-                raise error from exc
         finally:
             release()
 
@@ -297,7 +289,7 @@ class Database:
             return DriverTransaction(
                 cursor, self._prepare,
                 lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
-                self.engine.dialect.loaded_dbapi.Error,
+                self.engine.dialect.loaded_dbapi.Error, begin=_nothing,
             ).execute(statement, values)
         finally:
             release()

@@ -106,6 +106,20 @@ def test_a_run_over_the_concurrent_limit_is_429_before_it_starts(
     assert slots.held(key.agent_id) == 0  # released at the end of the run
 
 
+def test_an_execute_at_the_limit_sweeps_the_lease_of_a_dead_process(
+    make_app: Callable[..., Flask], make_agent: Callable, httpserver: HTTPServer, db: Database
+) -> None:
+    app = make_app(rateLimiting={"concurrent_runs": 1})
+    client, key = app.test_client(), make_agent("swept")
+    slots = app.extensions["a2e"].services.run_slots
+    lease = slots.acquire(key.agent_id)
+    with db.session(write=True) as session:  # its process died mid-run
+        session.get(RunSlotLease, lease).owner_pid = 2**22 + 1  # above Linux's pid_max
+    done = client.post(EXECUTE, headers=auth(key), json={"workflow": loop_workflow(httpserver, 1)})
+    assert done.status_code == 200 and done.json["status"] == "succeeded"
+    assert slots.held(key.agent_id) == 0
+
+
 def test_a_slot_is_released_when_the_block_fails(
     make_app: Callable[..., Flask], make_agent: Callable
 ) -> None:

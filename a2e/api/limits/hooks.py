@@ -16,6 +16,7 @@ counted once, and a request over the limit is a 429 whatever its body.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, g, jsonify, request
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from a2e.api.state import state
 from a2e.limits.headers import rate_limit_headers
-from a2e.limits.service import RateLimits, refusal_details, refusal_message
+from a2e.limits.service import RateLimits, Undecided, refusal_details, refusal_message
 from a2e.limits.windows import Decision, Window
 
 STATUS_PATH = "/api/v1/rate-limit/status"
@@ -59,16 +60,19 @@ class PendingCount:
     def __init__(self, agent_id: int, limits: Any) -> None:
         self.agent_id = agent_id
         self.limits = limits
-        self._decision: Decision | None = None
+        self._decision: Callable[[], Decision] | None = None
 
     def count_in(self, tx: Any) -> None:
         """Raises :class:`a2e.limits.service.Undecided` when it may be a refusal."""
         self._decision = rate_limits().check_request_in(tx, self.agent_id, self.limits)
 
+    def refused(self) -> Exception:
+        return Undecided()
+
     def committed(self) -> None:
         g.pop("pending_count", None)
         if self._decision is not None:
-            g.rate_limit = self._decision
+            g.rate_limit = self._decision()
 
 
 def pending_count() -> PendingCount | None:

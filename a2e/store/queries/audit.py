@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Select, bindparam, delete, func, insert, sele
 from sqlalchemy.orm import Session
 
 from a2e.store.dialect import advisory_xact_lock, delete_guard_lifted, try_advisory_xact_lock
-from a2e.store.driver import DriverTransaction
+from a2e.store.driver import DriverTransaction, Tail
 from a2e.store.models import Agent, AuditEvent
 
 #: Key of the PostgreSQL advisory lock only sealers take ("a2eaudit").
@@ -36,7 +36,7 @@ SQLITE_DELETE_TRIGGER = "audit_events_refuse_delete"
 #: While ``on`` in a transaction, PostgreSQL's trigger lets that transaction DELETE.
 PURGE_SETTING = "a2e.audit_purge"
 
-Executor = Connection | Session | DriverTransaction
+Executor = Connection | Session | DriverTransaction | Tail
 
 
 @dataclass(frozen=True)

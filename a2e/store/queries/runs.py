@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from a2e.store.driver import DriverTransaction
+from a2e.store.driver import DriverTransaction, Tail
 from a2e.store.models import Run, RunStep
 from a2e.store.owner import Owner
 
 
 def create_run(
-    conn: DriverTransaction | Connection | Session,
+    conn: DriverTransaction | Tail | Connection | Session,
     *,
     agent_id: int,
     execution_id: str,
@@ -45,13 +45,13 @@ def create_step(conn: Connection | Session, run_id: int, **values: Any) -> None:
     conn.execute(_INSERT_STEP, {"run_id": run_id, **values})
 
 
-def create_steps(conn: DriverTransaction | Connection | Session, run_id: int, steps: Sequence[dict[str, Any]]) -> None:
+def create_steps(conn: DriverTransaction | Tail | Connection | Session, run_id: int, steps: Sequence[dict[str, Any]]) -> None:
     """Insert many steps of one run in one statement."""
     conn.execute(_INSERT_STEP, [{"run_id": run_id, **values} for values in steps])
 
 
 def mark_run_interrupted(
-    conn: DriverTransaction | Connection, run_id: int, finished_at: datetime, duration_ms: int,
+    conn: DriverTransaction | Tail | Connection, run_id: int, finished_at: datetime, duration_ms: int,
     reason: str,
 ) -> bool:
     """Mark one ``running`` run ``interrupted`` for ``reason``; False if it was not running."""
@@ -75,7 +75,7 @@ _INSERT_STEP = insert(RunStep)
 
 
 def update_run_status(
-    conn: DriverTransaction | Connection | Session,
+    conn: DriverTransaction | Tail | Connection | Session,
     run_id: int,
     *,
     status: str,

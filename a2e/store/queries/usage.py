@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from a2e.store.dialect import by_dialect, upsert
-from a2e.store.driver import DriverTransaction
+from a2e.store.driver import REFUSED_SQLSTATE, DriverResult, DriverTransaction, Tail
 from a2e.store.models import Agent, RunSlotLease, UsageWindow
 from a2e.store.owner import Owner
 from a2e.store.session import Database
@@ -38,10 +38,12 @@ class Window(Protocol):
     def limit(self) -> int: ...
 
 
-#: The SQLSTATE of ``a2e_refuse()`` (migration 0006): some windows moved, so none did.
-REFUSED_SQLSTATE = "A2E01"
+#: ``a2e_refuse()``'s reasons (PostgreSQL): some window was full, so none moved; the
+#: agent holds its ``concurrent_runs`` (the pipelined slot lease, :func:`acquire_slot`).
+WINDOW_FULL = "a window is full"
+NO_RUN_SLOT = "no run slot"
 #: What the slot functions run on: a session, or the run recorder's transaction.
-Executor = Session | Connection | DriverTransaction
+Executor = Session | Connection | DriverTransaction | Tail
 _KEY = [UsageWindow.agent_id, UsageWindow.kind, UsageWindow.period, UsageWindow.window_start]
 
 
@@ -97,18 +99,26 @@ class AdmissionSql:
             raise
         return dict(rows)
 
-    def admit_in(self, conn: Connection | DriverTransaction, agent_id: int, windows: Sequence[Window]) -> dict[str, int]:
-        """:meth:`admit` as a statement of the caller's transaction ``conn`` (never with
-        ``async_commit``: the transaction decides its own durability). On PostgreSQL a
-        refusal aborts that transaction: the caller must roll it back."""
+    def admit_in(
+        self, tx: DriverTransaction, agent_id: int, windows: Sequence[Window]
+    ) -> Callable[[], dict[str, int]] | None:
+        """:meth:`admit` as a statement of the caller's transaction ``tx`` (never with
+        ``async_commit``: the transaction decides its own durability): the new counts,
+        to read once ``tx`` committed, or None when refused (the caller must roll ``tx``
+        back). Where ``tx`` is pipelined (PostgreSQL) the statement goes with the
+        COMMIT, and a refusal ends the transaction in ``Refused(WINDOW_FULL)``."""
         sql = self._sql_in_transaction(len(windows))
+        params = self.params(agent_id, windows)
+        if tx.pipelined:
+            result = tx.at_commit(sql, params)
+            return lambda: dict(result.all())
         try:
-            rows = conn.exec_driver_sql(sql, self.params(agent_id, windows)).all()
+            counts = dict(tx.exec_driver_sql(sql, params).all())
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) == REFUSED_SQLSTATE:
-                return {}
+                return None
             raise
-        return {period: admitted for period, admitted in rows}
+        return (lambda: counts) if counts else None
 
     def params(self, agent_id: int, windows: Sequence[Window]) -> dict[str, object]:
         """The statement's parameters, in the driver's types."""
@@ -146,7 +156,7 @@ def _postgresql_sql(count: int, *, async_commit: bool) -> str:
         + (", (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit "
            if async_commit else "")
         + f"WHERE CASE WHEN (SELECT count(*) FROM moved) = {p('count')} THEN true "
-        "ELSE a2e_refuse('a window is full') = 0 END"
+        f"ELSE a2e_refuse('{WINDOW_FULL}') = 0 END"
     )
 
 
@@ -242,6 +252,20 @@ def acquire_slot(
     })
 
 
+def acquire_slot_at_commit(
+    tx: DriverTransaction, agent_id: int, limit: int, owner: Owner,
+    now: datetime, expires_at: datetime,
+) -> DriverResult:
+    """:func:`lock_agent` and :func:`acquire_slot`, sent with a pipelined transaction's
+    COMMIT (the agent's row locked only while the server runs them): the lease id, ready
+    after the commit. No free slot ends the transaction in ``Refused(NO_RUN_SLOT)``."""
+    tx.at_commit(_LOCK_AGENT, {"agent_id": agent_id})
+    return tx.at_commit(_ACQUIRE_SLOT_OR_REFUSE, {
+        "agent_id": agent_id, "limit": limit, "host": owner.host, "pid": owner.pid,
+        "boot_id": owner.boot_id, "now": now, "expires_at": expires_at,
+    })
+
+
 _LOCK_AGENT = (
     select(Agent.id).where(Agent.id == bindparam("agent_id")).with_for_update(key_share=True)
 )
@@ -263,6 +287,13 @@ _ACQUIRE_SLOT = insert(RunSlotLease).from_select(
         bindparam("expires_at", type_=RunSlotLease.expires_at.type),
     ).where(_HELD < bindparam("limit")),
 ).returning(RunSlotLease.id)
+
+
+_LEASE = _ACQUIRE_SLOT.cte("lease")
+_ACQUIRE_SLOT_OR_REFUSE = select(
+    func.coalesce(select(_LEASE.c.id).scalar_subquery(), func.a2e_refuse(NO_RUN_SLOT))
+    .label("lease_id")
+)
 
 
 def release_slot(session: Executor, lease_id: int) -> None:
