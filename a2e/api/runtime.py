@@ -123,6 +123,7 @@ def execute(
         workflow_text=source_text(source),
         saved_workflow=saved_workflow,
         concurrent_runs=slots.limit(principal.agent_id, principal.limits) if slots else None,
+        validated=validate,
     )
     try:
         result = run(admission=pending_count())

@@ -127,6 +127,7 @@ class Runner:
         concurrent_runs: int | None = None,
         journal: RunJournal | None = None,
         admission: StartAdmission | None = None,
+        validated: bool = False,
     ) -> RunResult:
         """Run ``workflow`` for ``agent`` (holding one of its ``concurrent_runs`` slots when
         given, and counting ``admission`` as it starts); raises DuplicateExecution, or
@@ -134,6 +135,9 @@ class Runner:
 
         With a ``journal`` the run row exists already (a queued run, ``journal.run_id``),
         its worker holds the slot, and recorded steps are replayed (:mod:`a2e.engine.journal`).
+        ``validated``: the workflow passed full validation against this runner's catalog,
+        so each operation's config is not checked again as it runs (it is otherwise, once
+        per operation and run).
         """
         clock = _SavingClock(self.services.clock)
         started_at, start = clock.now(), clock.monotonic()
@@ -146,7 +150,7 @@ class Runner:
             )
         services = dataclasses.replace(self.services, clock=clock)
         run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services),
-                   journal=journal)
+                   journal=journal, checked=set(workflow.operations) if validated else set())
         clock.before_sleep = run.save
         error: dict[str, Any] | None = None
         status = "succeeded"
@@ -190,6 +194,8 @@ class _Run:
     positions: itertools.count = field(default_factory=itertools.count)
     active: list[str] = field(default_factory=list)  # the Conditional/Loop chain running now
     journal: RunJournal | None = None
+    #: Operations whose config passed the catalog's check (all of them once validated).
+    checked: set[str] = field(default_factory=set)
 
     def take_unsaved(self) -> list[StepRecord]:
         unsaved, self.unsaved = self.unsaved, []
@@ -313,13 +319,15 @@ class _Run:
         spec = self.runner.catalog.get(op.op_type)
         if spec is None:
             raise ExecutionError(f"Unknown operation type {op.op_type!r}")
-        errors = [finding for finding in spec.check(op.config) if not finding.warning]
-        if errors:
-            raise ValidationError(
-                f"{op.op_type} config: {errors[0].message}",
-                details={"errors": [finding.message for finding in errors]},
-                suggestions=[finding.suggestion for finding in errors if finding.suggestion],
-            )
+        if op.op_id not in self.checked:
+            errors = [finding for finding in spec.check(op.config) if not finding.warning]
+            if errors:
+                raise ValidationError(
+                    f"{op.op_type} config: {errors[0].message}",
+                    details={"errors": [finding.message for finding in errors]},
+                    suggestions=[finding.suggestion for finding in errors if finding.suggestion],
+                )
+            self.checked.add(op.op_id)
         if ctx.remaining_s <= 0:
             raise OperationTimeout(
                 f"Run deadline of {self.state.limits.run_deadline_s:g} s reached",

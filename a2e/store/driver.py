@@ -27,6 +27,7 @@ from sqlalchemy import Dialect
 from sqlalchemy.sql import ClauseElement, Select
 
 Values = Mapping[str, Any]
+_REQUIRED = object()
 _Processor = Callable[[Any], Any] | None
 
 
@@ -54,7 +55,12 @@ class Prepared:
         # Python-side defaults of the columns left out: SQLAlchemy wraps a callable
         # default so that it takes the execution context, which none of ours reads.
         self._defaults = {column.key: column.default for column in compiled.insert_prefetch}
-        self._order: Sequence[str] | None = compiled.positiontup if dialect.positional else None
+        self._positional = bool(dialect.positional)
+        #: (bind name, processor, literal) in the order the driver takes them.
+        self._plan = [
+            (name, self._processors[name], self._literals.get(name, _REQUIRED))
+            for name in (compiled.positiontup if self._positional else self._processors)
+        ]
         self._row: type[tuple[Any, ...]] | None = None
         self._results: list[_Processor] = []
         if isinstance(statement, Select):
@@ -69,13 +75,13 @@ class Prepared:
         if self._defaults:
             values = {**{key: default.arg(None) if default.is_callable else default.arg
                          for key, default in self._defaults.items()}, **values}
-        bound = {}
-        for name, process in self._processors.items():
-            value = values[name] if name in values else self._literals[name]
-            bound[name] = process(value) if process is not None else value
-        if self._order is None:
-            return bound
-        return tuple(bound[name] for name in self._order)
+        bound = []
+        for name, process, literal in self._plan:
+            value = values[name] if literal is _REQUIRED else values.get(name, literal)
+            bound.append(value if process is None else process(value))
+        if self._positional:
+            return tuple(bound)
+        return dict(zip(self._processors, bound, strict=True))
 
     def rows(self, raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """A SELECT's rows with their column types' result processing, as named tuples."""

@@ -122,7 +122,7 @@ class SavedWorkflowByName(MethodView):
 
 @blp.route("/<name>/execute", parameters=[NAME_PARAMETER])
 class ExecuteSavedWorkflow(MethodView):
-    @blp.arguments(ExecuteSavedSchema)
+    @blp.arguments(ExecuteSavedSchema())  # an instance: webargs makes one per request from a class
     @blp.doc(parameters=[PREFER_HEADER])
     @blp.response(200, ExecuteResponseSchema)
     @blp.alt_response(202, schema=SubmittedSchema, description='queued ("async": true or '

@@ -70,7 +70,7 @@ def with_issues(report: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/execute")
 class ExecuteWorkflow(MethodView):
-    @blp.arguments(ExecuteRequestSchema)
+    @blp.arguments(ExecuteRequestSchema())  # an instance: webargs makes one per request from a class
     @blp.doc(parameters=[PREFER_HEADER])
     @blp.response(200, ExecuteResponseSchema)
     @blp.alt_response(202, schema=SubmittedSchema, description='queued ("async": true or '
