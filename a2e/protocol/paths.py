@@ -14,6 +14,7 @@ on a list it is the index, on an object the key ``"0"``. Keys may not contain
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +37,12 @@ def parse_path(path: str) -> tuple[Segment, ...]:
     """Split ``path`` into its segments; list indices (and canonical numbers) as ``int``."""
     if not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_PATH_LENGTH:
         raise _malformed(path, "a path is a string starting with '/'")
+    return _parse(path)
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: at most 4096 paths of MAX_PATH_LENGTH
+def _parse(path: str) -> tuple[Segment, ...]:
+    """The segments of a well-formed path (validation and every step parse the same few)."""
     segments: list[Segment] = []
     for part in re.split(r"[/.]", path[1:]):
         segments.extend(_parse_part(path, part))
