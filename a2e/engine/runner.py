@@ -135,9 +135,9 @@ class Runner:
 
         With a ``journal`` the run row exists already (a queued run, ``journal.run_id``),
         its worker holds the slot, and recorded steps are replayed (:mod:`a2e.engine.journal`).
-        ``validated``: the workflow passed full validation against this runner's catalog,
-        so each operation's config is not checked again as it runs (it is otherwise, once
-        per operation and run).
+        ``validated``: the workflow passed full validation (``a2e.protocol.validate``,
+        against the same catalog), so each operation's config is not checked again as it
+        runs (it is otherwise, once per operation and run).
         """
         clock = _SavingClock(self.services.clock)
         started_at, start = clock.now(), clock.monotonic()

@@ -61,21 +61,19 @@ class RunSlots:
         )
         return effective.limits["concurrent_runs"] if effective else 0
 
-    def acquire_in(
-        self, conn: DriverTransaction, agent_id: int, limit: int, *, careful: bool = False
-    ) -> Callable[[], int]:
+    def acquire_in(self, conn: DriverTransaction, agent_id: int, limit: int) -> Callable[[], int]:
         """Take a lease in the caller's write transaction: its id, to read once that
         committed; RateLimited if none is free.
 
         Stale leases (expired, or of a process of this host that is gone) are swept, in
         the same transaction, only when the first try finds the agent at its limit. On a
-        pipelined transaction (PostgreSQL) the lease goes with the COMMIT unless
-        ``careful``, and a full agent ends the transaction in
-        ``Refused(queries.NO_RUN_SLOT)``: the caller then starts over with ``careful``.
+        pipelined transaction (PostgreSQL) the lease goes with the COMMIT and a full
+        agent ends the transaction in ``Refused(queries.NO_RUN_SLOT)`` instead: the
+        caller then starts over in a transaction that is not pipelined.
         """
         now, owner = self.clock.now(), current_owner()
         expires = now + self.lease
-        if conn.pipelined and not careful and limit > 0:
+        if conn.pipelined and limit > 0:
             return queries.acquire_slot_at_commit(conn, agent_id, limit, owner, now,
                                                   expires).scalar
         lease_id = None
@@ -98,8 +96,8 @@ class RunSlots:
     def acquire(self, agent_id: int) -> int:
         """Take a lease in a transaction of its own."""
         limit = self.limit(agent_id)
-        with self.db.driver_transaction() as conn:
-            lease = self.acquire_in(conn, agent_id, limit, careful=True)
+        with self.db.driver_transaction(pipelined=False) as conn:
+            lease = self.acquire_in(conn, agent_id, limit)
         return lease()
 
     @contextmanager

@@ -36,12 +36,10 @@ Row = Mapping[str, Any]
 class SlotLeases(Protocol):
     """Run slots taken and freed inside the recorder's transactions (``a2e.limits.slots``)."""
 
-    def acquire_in(
-        self, tx: DriverTransaction, agent_id: int, limit: int, *, careful: bool = False
-    ) -> Callable[[], int]:
+    def acquire_in(self, tx: DriverTransaction, agent_id: int, limit: int) -> Callable[[], int]:
         """The lease id, to read after the commit; raises :class:`a2e.errors.RateLimited`
-        when no slot is free (or, unless ``careful``, fails the commit with
-        ``Refused(NO_RUN_SLOT)`` on a pipelined transaction)."""
+        when no slot is free (on a pipelined transaction: fails the commit with
+        ``Refused(NO_RUN_SLOT)``)."""
 
     def release_in(self, tx: DriverTransaction | Tail, lease_id: int) -> None: ...
 
@@ -73,22 +71,24 @@ class SqlRunRecorder:
 
     def start_run(self, start: RunStart) -> int:
         try:
-            return self._start(start, careful=False)
+            return self._start(start, pipelined=True)
         except Refused as refused:
-            if refused.reason == NO_RUN_SLOT:  # sweep stale leases, then take one or 429
-                return self._start(start, careful=True)
-            if start.admission is not None:
-                raise start.admission.refused() from refused
-            raise
+            if refused.reason != NO_RUN_SLOT:
+                if start.admission is not None:
+                    raise start.admission.refused() from refused
+                raise
+        # At the concurrent-runs limit: again, taking the lease at once (in the same
+        # lock order), after sweeping stale leases; RateLimited if none is free.
+        return self._start(start, pipelined=False)
 
-    def _start(self, start: RunStart, *, careful: bool) -> int:
-        """The start's transaction; on PostgreSQL its event, count and slot lease travel
-        with the COMMIT, so the agent's window and slot rows stay locked only while the
-        server runs them (``careful`` takes the lease at once, sweeping stale ones)."""
+    def _start(self, start: RunStart, *, pipelined: bool) -> int:
+        """The start's transaction; when ``pipelined`` (PostgreSQL) its event, count and
+        slot lease travel with the COMMIT, so the agent's window and agent rows stay
+        locked only while the server runs them."""
         saved = start.saved_workflow
         agent_id = int(start.agent_id)
         try:
-            with self.db.driver_transaction() as tx:
+            with self.db.driver_transaction(pipelined=pipelined) as tx:
                 run_id = run_queries.create_run(
                     tx,
                     agent_id=agent_id,
@@ -106,8 +106,7 @@ class SqlRunRecorder:
                     start.admission.count_in(tx)
                 lease = None
                 if self.slots is not None and start.concurrent_runs is not None:
-                    lease = self.slots.acquire_in(tx, agent_id, start.concurrent_runs,
-                                                  careful=careful)
+                    lease = self.slots.acquire_in(tx, agent_id, start.concurrent_runs)
         except IntegrityError:
             with self.db.session() as session:
                 existing = run_queries.read_run_by_execution_id(

@@ -10,8 +10,9 @@ column set (:class:`Prepared`), on the driver's cursor.
 A :class:`DriverTransaction` answers the subset of ``Connection`` the run path uses —
 ``execute`` (one row of values, or a list of rows for executemany), ``scalar`` and
 ``exec_driver_sql`` — so a query function serves either. Its limits: no expanding
-``IN`` parameters; a SELECT's rows are named tuples with the columns' types applied,
-other rows plain tuples; results are read at once.
+``IN`` (or literal-execute) parameters; returned rows are named tuples with the
+columns' types applied; results are read at once (or, sent with the COMMIT, after it).
+Literals in a statement are bound as they were when it was first compiled.
 Driver errors leave as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), as
 they would through a ``Connection``.
 """
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Dialect
+from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import ClauseElement, Select
 
 Values = Mapping[str, Any]
@@ -47,7 +49,7 @@ class Prepared:
         #: Values of the statement's own literals (``status == "running"``), by bind name.
         self._literals: dict[str, Any] = {}
         for bind, name in compiled.bind_names.items():
-            if bind.expanding:
+            if bind.expanding or bind.literal_execute:
                 raise ValueError(f"expanding parameter {name!r} in {self.sql}")
             self._processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if not bind.required:
@@ -63,8 +65,10 @@ class Prepared:
         ]
         self._row: type[tuple[Any, ...]] | None = None
         self._results: list[_Processor] = []
-        if isinstance(statement, Select):
-            columns = list(statement.selected_columns)
+        # What a SELECT, or a RETURNING, gives back.
+        columns = list(statement.selected_columns if isinstance(statement, Select)
+                       else getattr(statement, "exported_columns", ()))
+        if columns:
             self._row = namedtuple(  # type: ignore[misc]
                 "Row", [str(column.key) for column in columns], rename=True)
             self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -84,7 +88,7 @@ class Prepared:
         return dict(zip(self._processors, bound, strict=True))
 
     def rows(self, raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """A SELECT's rows with their column types' result processing, as named tuples."""
+        """Returned rows with their column types' result processing, as named tuples."""
         if self._row is None:
             return raw
         make, processors = self._row, self._results
@@ -147,6 +151,7 @@ class _Queued:
     result: DriverResult
     prepared: Prepared | None
     many: bool
+    may_refuse: bool
 
 
 class DriverTransaction:
@@ -167,6 +172,7 @@ class DriverTransaction:
         *,
         begin: Callable[[], Any],
         pipeline: Any = None,
+        drop: Callable[[], None] | None = None,
     ) -> None:
         self._cursor = cursor
         self._prepare = prepare
@@ -176,6 +182,7 @@ class DriverTransaction:
         self._begun = False
         #: The psycopg connection when statements can go with the COMMIT, else None.
         self._pipeline = pipeline
+        self._drop = drop
         self._queued: list[_Queued] = []
 
     @property
@@ -198,40 +205,44 @@ class DriverTransaction:
         return self._text(sql, params, queue=False)
 
     def at_commit(
-        self, statement: ClauseElement | str, values: Any = None
+        self, statement: ClauseElement | str, values: Any = None, *, may_refuse: bool = False
     ) -> DriverResult:
         """A statement (Core, or SQL text in the driver's style) sent with the COMMIT where
         :attr:`pipelined`, else run now; its result is ready after the block (or now).
-        A pipelined statement that raises ``a2e_refuse(reason)`` makes the transaction
-        end in :class:`Refused` with that reason."""
+        A pipelined statement that raises ``a2e_refuse(reason)`` (say so: ``may_refuse``)
+        makes the transaction end in :class:`Refused` with that reason."""
         if isinstance(statement, str):
-            return self._text(statement, values, queue=True)
-        return self._statement(statement, values, queue=True)
+            return self._send(statement, values, None, many=False, queue=True,
+                              may_refuse=may_refuse)
+        return self._statement(statement, values, queue=True, may_refuse=may_refuse)
 
     @property
     def tail(self) -> Tail:
         """This transaction as a connection whose every statement is :meth:`at_commit`."""
         return Tail(self)
 
-    def _statement(self, statement: ClauseElement, values: Any, *, queue: bool) -> DriverResult:
-        if isinstance(values, Sequence):
-            if not values:
-                return DriverResult([], 0)
-            prepared = self._prepare(statement, tuple(values[0]))
-            return self._send(prepared.sql, [prepared.bind(row) for row in values], None,
-                              many=True, queue=queue)
-        values = values or {}
-        prepared = self._prepare(statement, tuple(values))
-        return self._send(prepared.sql, prepared.bind(values), prepared, many=False, queue=queue)
+    def _statement(self, statement: ClauseElement, values: Any, *, queue: bool,
+                   may_refuse: bool = False) -> DriverResult:
+        many = isinstance(values, Sequence)
+        if many and not values:
+            return DriverResult([], 0)
+        rows = values if many else [values or {}]
+        prepared = self._prepare(statement, tuple(rows[0]))
+        try:
+            bound = [prepared.bind(row) for row in rows]
+        except Exception as exc:  # a value its column type cannot take, as SQLAlchemy says it
+            raise StatementError(str(exc), prepared.sql, None, exc) from exc
+        return self._send(prepared.sql, bound if many else bound[0], prepared, many=many,
+                          queue=queue, may_refuse=may_refuse)
 
     def _text(self, sql: str, params: Any, *, queue: bool) -> DriverResult:
         return self._send(sql, params, None, many=False, queue=queue)
 
     def _send(self, sql: str, params: Any, prepared: Prepared | None, *, many: bool,
-              queue: bool) -> DriverResult:
+              queue: bool, may_refuse: bool = False) -> DriverResult:
         if queue and self._pipeline is not None:
             result = DriverResult(None, -1)
-            self._queued.append(_Queued(sql, params, result, prepared, many))
+            self._queued.append(_Queued(sql, params, result, prepared, many, may_refuse))
             return result
         if not self._begun and self._pipeline is not None:
             result = self._begin_with(sql, params, many=many)
@@ -239,33 +250,48 @@ class DriverTransaction:
             if not self._begun:
                 self._start()
             result = self._run(self._cursor, sql, params, many=many)
-        if prepared is not None:
+        if prepared is not None and not many:
             result._rows = prepared.rows(result.all())
         return result
 
     def _begin_with(self, sql: str, params: Any, *, many: bool) -> DriverResult:
         """``BEGIN`` and the transaction's first statement in one round trip."""
         conn = self._pipeline
+        cursor = conn.cursor()
+        error: Exception | None = None
         try:
             with conn.pipeline():
-                conn.cursor().execute("BEGIN")
-                self._begun = True
-                cursor = conn.cursor()
-                if many:
-                    cursor.executemany(sql, params)
-                else:
-                    cursor.execute(sql, params)
-            rows = [] if many or cursor.description is None else cursor.fetchall()
-        except self._driver_error as exc:
-            raise self._wrap_error(sql, params, exc) from exc
+                try:  # kept, not raised, in the block (see _commit_pipelined)
+                    conn.cursor().execute("BEGIN")
+                    self._begun = True
+                    if many:
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params)
+                except Exception as exc:
+                    error = exc
+        except Exception as exc:
+            error = error or exc
+        if error is not None:
+            raise self._error(sql, params, error) from error
+        rows = [] if many or cursor.description is None else cursor.fetchall()
         return DriverResult(rows, cursor.rowcount)
 
     def _start(self) -> None:
         try:
             self._begin()
-        except self._driver_error as exc:
-            raise self._wrap_error("BEGIN", None, exc) from exc
+        except Exception as exc:
+            raise self._error("BEGIN", None, exc) from exc
         self._begun = True
+
+    def _error(self, sql: str, params: Any, exc: Exception) -> Exception:
+        """``exc`` as SQLAlchemy would raise it: a driver error as DBAPIError (and the
+        connection dropped if it is gone), any other as StatementError."""
+        if isinstance(exc, self._driver_error):
+            return self._wrap_error(sql, params, exc)
+        if isinstance(exc, StatementError):
+            return exc
+        return StatementError(str(exc), sql, params, exc)
 
     def _run(self, cursor: Any, sql: str, params: Any, *, many: bool = False) -> DriverResult:
         try:
@@ -274,8 +300,8 @@ class DriverTransaction:
                 return DriverResult([], cursor.rowcount)
             cursor.execute(sql, params)
             rows = cursor.fetchall() if cursor.description is not None else []
-        except self._driver_error as exc:
-            raise self._wrap_error(sql, params, exc) from exc
+        except Exception as exc:
+            raise self._error(sql, params, exc) from exc
         return DriverResult(rows, cursor.rowcount)
 
     def commit(self) -> None:
@@ -292,36 +318,60 @@ class DriverTransaction:
     def _cursor_sql(self, sql: str) -> None:
         try:
             self._cursor.execute(sql)
-        except self._driver_error as exc:
-            raise self._wrap_error(sql, None, exc) from exc
+        except Exception as exc:
+            raise self._error(sql, None, exc) from exc
 
     def _commit_pipelined(self) -> None:
-        """BEGIN (unless begun), the queued statements and COMMIT in one round trip."""
+        """BEGIN (unless begun), the queued statements and COMMIT in one round trip.
+
+        psycopg prepares a statement it has run often, and counts it as prepared once
+        sent; one the server then skips, because a statement before it failed, would
+        stay counted but not exist, and fail every later use on this connection. So
+        what follows a statement that may refuse is sent unprepared, and after any
+        other error the connection is dropped.
+        """
         conn = self._pipeline
         queued, self._queued = self._queued, []
-        cursors = []
+        cursors: list[Any] = []
+        error: Exception | None = None
         try:
-            with conn.pipeline() as pipeline:
-                if not self._begun:
-                    conn.cursor().execute("BEGIN")
-                    self._begun = True
-                for entry in queued:
-                    cursor = conn.cursor()
-                    if entry.many:
-                        cursor.executemany(entry.sql, entry.params)
-                    else:
-                        cursor.execute(entry.sql, entry.params)
-                    cursors.append(cursor)
-                conn.cursor().execute("COMMIT")
-                pipeline.sync()
+            with conn.pipeline():
+                try:  # errors are kept, not raised, in the block: psycopg logs those
+                    self._send_pipelined(conn, queued, cursors)
+                except Exception as exc:
+                    error = exc
         except self._driver_error as exc:
-            if getattr(exc, "sqlstate", None) == REFUSED_SQLSTATE:
-                raise Refused(exc.diag.message_primary or "") from exc
-            raise self._wrap_error("COMMIT", None, exc) from exc
+            error = error or exc
+        if error is not None:
+            if getattr(error, "sqlstate", None) == REFUSED_SQLSTATE:
+                raise Refused(error.diag.message_primary or "") from error  # type: ignore[attr-defined]
+            wrapped = self._error("COMMIT", None, error)
+            if self._drop is not None:
+                self._drop()
+            raise wrapped from error
         for entry, cursor in zip(queued, cursors, strict=True):
             rows = cursor.fetchall() if cursor.description is not None else []
             entry.result._rows = entry.prepared.rows(rows) if entry.prepared else rows
             entry.result.rowcount = cursor.rowcount
+
+    def _send_pipelined(self, conn: Any, queued: list[_Queued], cursors: list[Any]) -> None:
+        if not self._begun:
+            conn.cursor().execute("BEGIN")
+            self._begun = True
+        prepare: bool | None = None  # psycopg's choice, until a statement may refuse
+        for entry in queued:
+            cursor = conn.cursor()
+            cursors.append(cursor)
+            if not entry.many:
+                cursor.execute(entry.sql, entry.params, prepare=prepare)
+            elif prepare is None:
+                cursor.executemany(entry.sql, entry.params)
+            else:
+                for params in entry.params:
+                    cursor.execute(entry.sql, params, prepare=prepare)
+            if entry.may_refuse:
+                prepare = False
+        conn.cursor().execute("COMMIT", prepare=prepare)
 
 
 class Tail:

@@ -227,12 +227,15 @@ class Database:
                 yield conn
 
     @contextmanager
-    def driver_transaction(self, *, write: bool = True) -> Iterator[DriverTransaction]:
+    def driver_transaction(
+        self, *, write: bool = True, pipelined: bool = True
+    ) -> Iterator[DriverTransaction]:
         """A transaction on the driver's own connection (:mod:`a2e.store.driver`), for the
         run path: committed on success, rolled back on any exception.
 
         PostgreSQL: the thread's own connection (:meth:`run_statement`'s), ``BEGIN`` …
-        ``COMMIT``, the statements given to ``at_commit`` pipelined with the ``COMMIT``.
+        ``COMMIT``, the statements given to ``at_commit`` pipelined with the ``COMMIT``
+        unless not ``pipelined``.
         SQLite: a pooled connection, ``BEGIN IMMEDIATE`` when ``write`` (with the tight
         lock retry), after the file check every transaction makes.
         """
@@ -255,7 +258,7 @@ class Database:
             cursor, self._prepare,
             lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
             dbapi_error, begin=begin,
-            pipeline=conn if pipelines_commit(self.engine) else None,
+            pipeline=conn if pipelined and pipelines_commit(self.engine) else None, drop=drop,
         )
         try:
             try:

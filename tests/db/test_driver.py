@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from a2e.store.queries.agents import IssuedKey
 from a2e.store.driver import Prepared
@@ -76,6 +76,16 @@ def test_an_error_rolls_the_whole_transaction_back(
         ids = session.scalars(select(Run.execution_id).where(Run.agent_id == agent_id)).all()
     assert ids == ["taken"]
     assert _run(db, agent_id, "after") > 0  # the connection is usable again
+
+
+def test_a_value_its_column_type_refuses_is_a_statement_error(
+    db: Database, make_agent: Callable[..., IssuedKey]
+) -> None:
+    agent_id = make_agent("naive").agent_id
+    with pytest.raises(StatementError, match="naive datetime"), db.driver_transaction() as tx:
+        run_queries.create_run(tx, agent_id=agent_id, execution_id="naive", owner=current_owner(),
+                               started_at=datetime(2026, 1, 1), workflow_text=None)
+    assert _run(db, agent_id, "after") > 0
 
 
 def test_what_it_cannot_bind_is_refused_when_compiled(db: Database) -> None:

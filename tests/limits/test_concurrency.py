@@ -17,7 +17,7 @@ import pytest
 
 from sqlalchemy import func, select
 
-from a2e.store.models import Run, UsageWindow
+from a2e.store.models import Run, RunSlotLease, UsageWindow
 from a2e.store.session import Database
 from tests.api.workflow_helpers import jsonl, op
 from tests.serving import ServerProcess
@@ -105,3 +105,47 @@ def test_exactly_the_limit_is_admitted_across_workers_and_clients(
     if sent == "execute":
         with db.session() as session:
             assert session.scalar(select(func.count()).select_from(Run)) == LIMIT
+
+
+SLOTS = 2
+HELD = json.dumps({"workflow": jsonl(op("pause", "Wait", duration=20))})
+
+
+@pytest.fixture
+def slot_server(database_url: str, tmp_path: Path) -> Iterator[int]:
+    config = tmp_path / "a2e.json"
+    config.write_text(json.dumps({"rateLimiting": {
+        "requests_per_minute": 100_000, "requests_per_hour": 100_000,
+        "requests_per_day": 100_000, "concurrent_runs": SLOTS,
+    }}))
+    with ServerProcess(database_url, tmp_path, workers=4, env={"A2E_CONFIG": str(config)}) as srv:
+        yield srv.port
+
+
+@pytest.mark.system
+def test_at_the_concurrent_runs_limit_every_execute_is_a_run_or_a_429(
+    slot_server: int, make_agent: Callable, db: Database
+) -> None:
+    """Starts refused for want of a slot are started over (PostgreSQL: outside the
+    pipelined COMMIT); under contention none may fail another way (a deadlock, a
+    connection left unusable) and no slot may be left held."""
+    key = make_agent("slots").api_key
+    start_at = time.time() + 1.0
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLIENT, str(slot_server), key, "25", str(start_at),
+             "POST", "/api/v1/workflows/execute", HELD],
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(CLIENTS)
+    ]
+    statuses: Counter[int] = Counter()
+    for client in clients:
+        out, _ = client.communicate(timeout=300)
+        assert client.returncode == 0
+        statuses.update(json.loads(out))
+    assert set(statuses) == {200, 429}, statuses
+    with db.session() as session:
+        runs = Counter(session.scalars(select(Run.status)).all())
+        leases = session.scalar(select(func.count()).select_from(RunSlotLease))
+    assert runs == {"succeeded": statuses[200]} and leases == 0

@@ -150,3 +150,24 @@ def test_leases_of_dead_processes_and_expired_leases_stop_counting(
     assert slots.held(key.agent_id) == 0
     slots.acquire(key.agent_id)
     slots.acquire(key.agent_id)
+
+
+def test_refused_starts_leave_the_thread_connection_usable(
+    make_app: Callable[..., Flask], make_agent: Callable, httpserver: HTTPServer, db: Database
+) -> None:
+    """On PostgreSQL a refused start fails its pipelined COMMIT; statements the server
+    skipped then must not count as prepared, or every later start on that connection
+    fails (psycopg prepares a statement after 5 uses)."""
+    app = make_app(rateLimiting={"concurrent_runs": 1})
+    client, key = app.test_client(), make_agent("alternating")
+    slots = app.extensions["a2e"].services.run_slots
+    answers = []
+    for _ in range(8):
+        lease = slots.acquire(key.agent_id)
+        answers.append(client.post(EXECUTE, headers=auth(key),
+                                   json={"workflow": loop_workflow(httpserver, 1)}).status_code)
+        with db.session(write=True) as session:
+            session.execute(RunSlotLease.__table__.delete().where(RunSlotLease.id == lease))
+        answers.append(client.post(EXECUTE, headers=auth(key),
+                                   json={"workflow": loop_workflow(httpserver, 1)}).status_code)
+    assert answers == [429, 200] * 8
