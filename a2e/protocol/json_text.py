@@ -35,6 +35,13 @@ def nesting_depth(text: str, stop_above: int = MAX_DEPTH) -> int:
     return deepest
 
 
+def too_deep(text: str, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects in ``text`` nest deeper than ``max_depth``. Nesting
+    never exceeds the number of opening brackets, which is counted first (in C)."""
+    return (text.count("[") + text.count("{") > max_depth
+            and nesting_depth(text, max_depth) > max_depth)
+
+
 def _reject_constant(name: str) -> Any:
     raise JSONTextError(f"{name} is not JSON")
 
@@ -42,7 +49,7 @@ def _reject_constant(name: str) -> Any:
 def loads(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
     """Decode ``text``; JSONTextError when it is not JSON, nests deeper than
     ``max_depth`` or holds a lone surrogate."""
-    if nesting_depth(text, max_depth) > max_depth:
+    if too_deep(text, max_depth):
         raise JSONTextError(f"JSON nested deeper than {max_depth} levels")
     try:
         value = json.loads(text, parse_constant=_reject_constant)

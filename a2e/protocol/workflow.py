@@ -26,7 +26,7 @@ from typing import Any
 
 from a2e.errors import ValidationError
 from a2e.protocol.catalog import Catalog
-from a2e.protocol.json_text import MAX_DEPTH, nesting_depth
+from a2e.protocol.json_text import MAX_DEPTH, too_deep
 from a2e.protocol.model import Dialect, Issue, Operation, Workflow
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -113,7 +113,7 @@ def _encode(item: Any) -> str | None:
 
 
 def _decode(text: str) -> Any:
-    if nesting_depth(text, MAX_DEPTH) > MAX_DEPTH:
+    if too_deep(text, MAX_DEPTH):
         return _Problem(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(text, parse_constant=_reject_constant)

@@ -53,6 +53,26 @@ def server(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) ->
         yield srv.port
 
 
+def burst(port: int, key: str, count: int, method: str, path: str, body: str) -> Counter[int]:
+    """``CLIENTS`` client processes each sending ``count`` requests from the same moment:
+    the statuses of all their answers."""
+    start_at = time.time() + 1.0
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLIENT, str(port), key, str(count), str(start_at),
+             method, path, body],
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(CLIENTS)
+    ]
+    statuses: Counter[int] = Counter()
+    for client in clients:
+        out, _ = client.communicate(timeout=300)
+        assert client.returncode == 0
+        statuses.update(json.loads(out))
+    return statuses
+
+
 def wait_clear_of_the_hour_boundary() -> None:
     """The burst must fall in one hourly window (a test may wait; a request never does)."""
     now = datetime.now(timezone.utc)
@@ -84,20 +104,7 @@ def test_exactly_the_limit_is_admitted_across_workers_and_clients(
     with urllib.request.urlopen(status, timeout=10) as response:
         assert json.load(response)["remaining"]["requests_per_hour"] == LIMIT
     wait_clear_of_the_hour_boundary()
-    start_at = time.time() + 1.0
-    clients = [
-        subprocess.Popen(
-            [sys.executable, "-c", CLIENT, str(server), key, str(REQUESTS), str(start_at),
-             *REQUESTS_SENT[sent]],
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(CLIENTS)
-    ]
-    statuses: Counter[int] = Counter()
-    for client in clients:
-        out, _ = client.communicate(timeout=120)
-        assert client.returncode == 0
-        statuses.update(json.loads(out))
+    statuses = burst(server, key, REQUESTS, *REQUESTS_SENT[sent])
     assert statuses == {200: LIMIT, 429: CLIENTS * REQUESTS - LIMIT}
     with db.session() as session:
         hour = session.query(UsageWindow).filter_by(kind="requests", period="hour").one()
@@ -130,20 +137,7 @@ def test_at_the_concurrent_runs_limit_every_execute_is_a_run_or_a_429(
     pipelined COMMIT); under contention none may fail another way (a deadlock, a
     connection left unusable) and no slot may be left held."""
     key = make_agent("slots").api_key
-    start_at = time.time() + 1.0
-    clients = [
-        subprocess.Popen(
-            [sys.executable, "-c", CLIENT, str(slot_server), key, "25", str(start_at),
-             "POST", "/api/v1/workflows/execute", HELD],
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(CLIENTS)
-    ]
-    statuses: Counter[int] = Counter()
-    for client in clients:
-        out, _ = client.communicate(timeout=300)
-        assert client.returncode == 0
-        statuses.update(json.loads(out))
+    statuses = burst(slot_server, key, 25, "POST", "/api/v1/workflows/execute", HELD)
     assert set(statuses) == {200, 429}, statuses
     with db.session() as session:
         runs = Counter(session.scalars(select(Run.status)).all())
