@@ -10,30 +10,33 @@ alternating rounds in the same process:
 
 - **SQL**: the app as served — the SQL run recorder and value store.
 - **baseline**: the same app, request and checks (auth, rate limits, validation,
-  JSON), except that the engine's Runner records runs and reads values through
-  ``a2e.engine.memory`` (MemoryRunRecorder, MemoryValueStore).
+  JSON), and the same two SQL transactions per run (the request's count, the slot lease
+  and ``run.started``; ``run.finished`` and the lease's release: :class:`RunsInMemory`),
+  except that the run and its steps are kept in memory (``a2e.engine.memory``), and
+  values are read from a MemoryValueStore.
 
-The ratio is therefore the cost of persisting runs and steps in SQL, with their run
-slots and audit events (the recorder writes those in the run's own transactions), with
-everything else equal. ``engine only`` is the Runner on memory ports without HTTP or app, for scale.
+The ratio is therefore the cost of persisting the runs and steps themselves in SQL
+(their rows, in the same transactions), with everything else equal. ``engine only`` is the Runner on memory ports without HTTP or app, for scale.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Flask
 
 from a2e.api.services import build_runner
 from a2e.engine.memory import MemoryRunRecorder, MemoryValueStore
-from a2e.engine.ports import AgentContext
+from a2e.engine.ops import REGISTRY
+from a2e.engine.ports import AgentContext, RunFinish, RunStart, StepRecord
 from a2e.engine.runner import Runner
 from a2e.protocol.model import AgentPermissions
 from a2e.protocol.workflow import parse_workflow
-from a2e.store.adapters import SqlValueStore
+from a2e.store.adapters import SqlRunRecorder, SqlValueStore
+from a2e.store.queries import audit as audit_queries
 from a2e.store.queries import agents as agent_queries
 from a2e.store.session import Database
 from benchmarks.common import (
@@ -70,6 +73,42 @@ WORKFLOW = "\n".join(json.dumps(message) for message in (
 ))
 
 
+class RunsInMemory:
+    """The SQL recorder's start and finish transactions without the run and step rows."""
+
+    def __init__(self, sql: SqlRunRecorder) -> None:
+        self.db, self.slots, self.events = sql.db, sql.slots, sql.events
+        self.memory = MemoryRunRecorder()
+        self.leases: dict[int, int] = {}
+
+    def start_run(self, start: RunStart) -> int:
+        run_id = self.memory.start_run(start)
+        assert self.slots is not None and self.events is not None
+        with self.db.driver_transaction() as tx:
+            audit_queries.insert_events(tx.tail, [self.events.started(run_id, start)])
+            if start.admission is not None:
+                start.admission.count_in(tx)
+            lease = (self.slots.acquire_in(tx, int(start.agent_id), start.concurrent_runs)
+                     if start.concurrent_runs is not None else None)
+        if start.admission is not None:
+            start.admission.committed()
+        if lease is not None:
+            self.leases[run_id] = lease()
+        return run_id
+
+    def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
+        self.memory.commit_steps(run_id, steps)
+
+    def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
+        self.memory.finish_run(run_id, finish, steps)
+        assert self.slots is not None and self.events is not None
+        with self.db.driver_transaction() as tx:
+            audit_queries.insert_events(tx.tail, [self.events.finished(run_id, finish)])
+            lease = self.leases.pop(run_id, None)
+            if lease is not None:
+                self.slots.release_in(tx.tail, lease)
+
+
 def build_app(url: str, log_dir: str, *, memory_runs: bool) -> Flask:
     """The app as served, or (``memory_runs``) the baseline: runs and values in memory."""
     app = bench_app(url, log_dir)
@@ -81,7 +120,7 @@ def build_app(url: str, log_dir: str, *, memory_runs: bool) -> Flask:
         services.runner = build_runner(
             app_state.settings, clock=services.clock, rate_limits=services.rate_limits,
             cache=services.cache, credentials=services.credentials,
-            recorder=MemoryRunRecorder(),
+            recorder=RunsInMemory(services.runner.recorder),
             values=values,
         )
     return app
@@ -111,7 +150,7 @@ def engine_only_rate(seconds: float) -> float:
     values = MemoryValueStore()
     values.put(1, "db", "orders", ORDERS)
     runner = Runner(MemoryRunRecorder(), values=values)
-    workflow = parse_workflow(WORKFLOW)
+    workflow = parse_workflow(WORKFLOW, REGISTRY)
     agent = AgentContext(1, AgentPermissions())
     count = iter(range(10**9))
 
@@ -143,7 +182,7 @@ def measure(dialect: str, seconds: float, rounds: int) -> list[Figure]:
     return [Figure(
         f"e2e executions/s, 3-op workflow, SQL store on {dialect}",
         median(sql_rates), "exec/s", at_least(0.7, relative=True), median(base_rates),
-        note=f"baseline: same app on {dialect}, runs+values in memory; "
+        note=f"baseline: same app on {dialect}, run and step rows and values in memory; "
              f"median of {rounds} × {seconds:g} s, test client",
     )]
 

@@ -10,6 +10,9 @@ Calculate round → Calculate round), sent as ``POST /api/v1/workflows/execute``
   rounds, the note gives min–max. The upstream checkout is ``A2E_BENCH_UPSTREAM=/path``
   (run with ``A2E_BENCH_UPSTREAM_PYTHON``, a Python that has the upstream server's
   dependencies; default this one); without it those rows are skipped and say so.
+- **server CPU per execute** (no goal): user + system CPU of each server's own processes
+  (read from ``/proc`` for its process group) over the same loads, per request; the
+  database server's processes are not counted.
 - **server transactions per execute** (PostgreSQL): ``pg_stat_database.xact_commit +
   xact_rollback`` of the server's database over 200 sequential executes, after a
   warm-up and an idle pause (so the warm-up's counts are flushed), up to the server's
@@ -83,6 +86,8 @@ STATS_FLUSH_S = 11.0
 class Load:
     per_second: float
     p50_ms: float
+    #: CPU time of the server's processes (gunicorn arbiter and worker) per execute.
+    cpu_ms: float
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,24 @@ class Target:
     name: str
     url: str
     api_key: str
+    #: The server's process group (its processes' CPU is what an execute costs it).
+    pgid: int
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of the live processes in process group ``pgid``."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(target: Target, seconds: float, *, connections: int = 4, threads: int = 1) -> Load:
@@ -101,6 +124,7 @@ def wrk(target: Target, seconds: float, *, connections: int = 4, threads: int = 
             'wrk.headers["Content-Type"] = "application/json"\n'
             f'wrk.headers["X-API-Key"] = "{target.api_key}"\n'
         )
+    cpu_before = group_cpu_s(target.pgid)
     try:
         done = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
@@ -109,12 +133,15 @@ def wrk(target: Target, seconds: float, *, connections: int = 4, threads: int = 
         )
     finally:
         os.unlink(script.name)
+    cpu_s = group_cpu_s(target.pgid) - cpu_before
     out = done.stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"{target.name} answered errors under load:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"\n\s+50%\s+([\d.]+)(us|ms|s)", out).groups()
-    return Load(rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit])
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    return Load(rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit],
+                1000 * cpu_s / max(requests_done, 1))
 
 
 def check(target: Target) -> None:
@@ -141,7 +168,8 @@ class Ours:
 
     def __enter__(self) -> Target:
         self.server.start()
-        return Target("a2e", self.server.url, self.api_key)
+        assert self.server.process is not None
+        return Target("a2e", self.server.url, self.api_key, self.server.process.pid)
 
     def __exit__(self, *exc: object) -> None:
         self.server.stop()
@@ -175,7 +203,8 @@ class Upstream:
             try:
                 if key_file.exists():
                     requests.get(f"{url}/api/v1/capabilities", timeout=1)
-                    return Target("upstream", url, key_file.read_text().strip())
+                    return Target("upstream", url, key_file.read_text().strip(),
+                                  self.process.pid)
             except requests.RequestException:
                 pass
             time.sleep(0.2)
@@ -217,7 +246,8 @@ def side_by_side(dialect: str, seconds: float, rounds: int) -> list[Figure]:
                     for target in order:
                         results[target.name].append(load := wrk(target, seconds))
                         log(f"runpath {dialect} round {n + 1} {target.name}: "
-                            f"{load.per_second:.0f} executes/s, p50 {load.p50_ms:.2f} ms")
+                            f"{load.per_second:.0f} executes/s, p50 {load.p50_ms:.2f} ms, "
+                            f"server CPU {load.cpu_ms:.2f} ms per execute")
     mine, theirs = results["a2e"], results["upstream"]
     method = (f"wrk -t1 -c4, {seconds:g} s × {rounds} alternating rounds, gunicorn gthread "
               "1 worker × 4 threads each")
@@ -236,6 +266,11 @@ def side_by_side(dialect: str, seconds: float, rounds: int) -> list[Figure]:
                at_most(1.0, relative=True), median([l.p50_ms for l in theirs]),
                note=f"a2e {spread(mine, 'p50_ms', '{:.2f}')} ms, "
                     f"upstream {spread(theirs, 'p50_ms', '{:.2f}')} ms"),
+        Figure(f"server CPU per execute vs upstream ({dialect})",
+               median([l.cpu_ms for l in mine]), "ms", baseline=median([l.cpu_ms for l in theirs]),
+               note=f"the server's processes (not the database's) during the same loads; a2e "
+                    f"{spread(mine, 'cpu_ms', '{:.2f}')} ms, upstream "
+                    f"{spread(theirs, 'cpu_ms', '{:.2f}')} ms; no goal, where the time goes"),
     ]
 
 
