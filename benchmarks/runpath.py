@@ -13,6 +13,11 @@ Calculate round → Calculate round), sent as ``POST /api/v1/workflows/execute``
 - **server CPU per execute** (no goal): user + system CPU of each server's own processes
   (read from ``/proc`` for its process group) over the same loads, per request; the
   database server's processes are not counted.
+- **in-process CPU per execute** (no goal): the same request through each app's Flask
+  test client, no sockets and no threads: process CPU per call over 5 rounds of 1,500
+  after 200 of warm-up (the upstream app in its own Python, ``upstream_server.py
+  --in-process``). ``py-spy record --gil`` on ``python -m benchmarks.runpath
+  --in-process`` shows where a2e's share goes.
 - **server transactions per execute** (PostgreSQL): ``pg_stat_database.xact_commit +
   xact_rollback`` of the server's database over 200 sequential executes, after a
   warm-up and an idle pause (so the warm-up's counts are flushed), up to the server's
@@ -52,6 +57,7 @@ from benchmarks.common import (
     REPO,
     UNLIMITED,
     Figure,
+    bench_app,
     at_least,
     at_most,
     dialects,
@@ -274,6 +280,62 @@ def side_by_side(dialect: str, seconds: float, rounds: int) -> list[Figure]:
     ]
 
 
+IN_PROCESS_WARM_UP, IN_PROCESS_ROUNDS, IN_PROCESS_CALLS = 200, 5, 1500
+
+
+def in_process_ours(dialect: str) -> list[float]:
+    """CPU µs per execute of a2e through Flask's test client, per round."""
+    with scratch_database(dialect, "a2e_bench_inprocess") as url, \
+            tempfile.TemporaryDirectory(prefix="a2e-bench-inprocess-") as logs:
+        db = Database.from_url(url)
+        with db.session(write=True) as session:
+            key = agent_queries.create_agent(session, "bench-in-process")
+        db.dispose()
+        app = bench_app(url, logs)
+        client = app.test_client()
+        headers = {"X-API-Key": key.api_key, "Content-Type": "application/json"}
+        for _ in range(IN_PROCESS_WARM_UP):
+            response = client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"a2e in-process: {response.status_code} {response.json}")
+        rounds = []
+        for _ in range(IN_PROCESS_ROUNDS):
+            start = time.process_time()
+            for _ in range(IN_PROCESS_CALLS):
+                client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
+            rounds.append((time.process_time() - start) / IN_PROCESS_CALLS * 1e6)
+        app.extensions["a2e"].db.dispose()
+        return rounds
+
+
+def in_process_upstream(checkout: str) -> list[float]:
+    python = os.environ.get("A2E_BENCH_UPSTREAM_PYTHON", sys.executable)
+    with tempfile.TemporaryDirectory(prefix="a2e-bench-upstream-") as work:
+        done = subprocess.run(
+            [python, str(REPO / "benchmarks" / "upstream_server.py"), checkout, work,
+             "--in-process", BODY],
+            check=True, capture_output=True, text=True, timeout=600,
+        )
+    return [float(value) for value in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def in_process(dialects_: list[str]) -> list[Figure]:
+    checkout = os.environ.get("A2E_BENCH_UPSTREAM")
+    theirs = in_process_upstream(checkout) if checkout else None
+    figures = []
+    for dialect in dialects_:
+        mine = in_process_ours(dialect)
+        log(f"runpath in-process {dialect}: a2e {[round(v) for v in mine]} µs"
+            + (f", upstream {[round(v) for v in theirs]} µs" if theirs else ""))
+        note = f"test client, {IN_PROCESS_ROUNDS} × {IN_PROCESS_CALLS}; a2e {min(mine):.0f}–{max(mine):.0f} µs"
+        if theirs:
+            note += f", upstream {min(theirs):.0f}–{max(theirs):.0f} µs"
+        figures.append(Figure(f"in-process CPU per execute vs upstream ({dialect})",
+                              median(mine), "µs", baseline=median(theirs) if theirs else None,
+                              note=note + "; no goal, where the time goes"))
+    return figures
+
+
 def _admin() -> psycopg.Connection:
     url = make_url(POSTGRES_SERVER).set(drivername="postgresql")
     return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
@@ -359,4 +421,11 @@ def run(quick: bool) -> list[Figure]:
     if "postgresql" in dialects():
         figures.append(transactions_per_execute(quick))
         figures.append(lock_waits(seconds, rounds))
+    if not quick:
+        figures += in_process(dialects())
     return figures
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--in-process"]:  # for a profiler: the in-process loop alone
+        print(in_process_ours("sqlite"))

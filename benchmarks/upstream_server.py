@@ -9,12 +9,18 @@ RAG is off (its optional packages are not installed), through the upstream code'
 fallbacks.
 
     python benchmarks/upstream_server.py CHECKOUT WORKDIR PORT
+
+With ``--in-process BODY`` instead of a port it serves nothing: it posts the execute
+request ``BODY`` through the app's Flask test client (200 warm-up calls, then 5 rounds of
+1,500) and prints the process CPU per call of each round, in µs, as a JSON list.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from pathlib import Path
 
 OPERATIONS = ["GetCurrentDateTime", "Calculate"]
@@ -22,6 +28,41 @@ HIGH = 10**9
 
 
 def main(checkout: str, workdir: str, port: int) -> None:
+    app, _ = set_up(checkout, workdir)
+    from gunicorn.app.base import BaseApplication
+
+    class Upstream(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for name, value in {"bind": f"127.0.0.1:{port}", "workers": 1,
+                                "worker_class": "gthread", "threads": 4,
+                                "accesslog": None, "loglevel": "warning"}.items():
+                self.cfg.set(name, value)
+
+        def load(self):  # noqa: ANN202 - gunicorn's signature
+            return app
+
+    Upstream().run()
+
+
+def in_process(checkout: str, workdir: str, body: str) -> list[float]:
+    """CPU µs per execute through the test client, per round (see the module docstring)."""
+    app, key = set_up(checkout, workdir)
+    client = app.test_client()
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    for _ in range(200):
+        assert client.post("/api/v1/workflows/execute", data=body, headers=headers).status_code == 200
+    rounds = []
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(1500):
+            client.post("/api/v1/workflows/execute", data=body, headers=headers)
+        rounds.append((time.process_time() - start) / 1500 * 1e6)
+    return rounds
+
+
+def set_up(checkout: str, workdir: str) -> tuple[object, str]:
+    """The checkout's app after its own ``init_server``, and one agent's API key (also
+    written to ``workdir/api_key``)."""
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     os.chdir(work)
@@ -37,7 +78,6 @@ def main(checkout: str, workdir: str, port: int) -> None:
     }
     import credentials_vault  # the checkout's own modules
     from auth.agent_auth import AgentAuth
-    from gunicorn.app.base import BaseApplication
     from server import a2e_server
 
     # Without its optional RAG packages the vault would still try to build the RAG
@@ -49,19 +89,11 @@ def main(checkout: str, workdir: str, port: int) -> None:
     )
     a2e_server.init_server(config)
     (work / "api_key").write_text(key)
-
-    class Upstream(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for name, value in {"bind": f"127.0.0.1:{port}", "workers": 1,
-                                "worker_class": "gthread", "threads": 4,
-                                "accesslog": None, "loglevel": "warning"}.items():
-                self.cfg.set(name, value)
-
-        def load(self):  # noqa: ANN202 - gunicorn's signature
-            return a2e_server.app
-
-    Upstream().run()
+    return a2e_server.app, key
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    if sys.argv[3] == "--in-process":
+        print(json.dumps(in_process(sys.argv[1], sys.argv[2], sys.argv[4])))
+    else:
+        main(sys.argv[1], sys.argv[2], int(sys.argv[3]))

@@ -69,8 +69,12 @@ def source_text(source: WorkflowSource) -> str:
     return "\n".join(json.dumps(message, separators=(",", ":")) for message in source)
 
 
-def assess(principal: Principal, source: WorkflowSource, *, full: bool = True) -> Assessment:
-    """Parse and validate; ``full=False`` runs only the permission, host and credential checks."""
+def assess(
+    principal: Principal, source: WorkflowSource, *, full: bool = True, warnings: bool = True
+) -> Assessment:
+    """Parse and validate; ``full=False`` runs only the permission, host and credential
+    checks. ``warnings=False``: the data-flow warnings are worked out only for a refused
+    workflow (a run's answer does not carry them)."""
     app_state = state()
     try:
         workflow = parse_workflow(source, REGISTRY)
@@ -81,11 +85,13 @@ def assess(principal: Principal, source: WorkflowSource, *, full: bool = True) -
     if any(_references_credentials(op.config) for op in workflow.operations.values()):
         with app_state.db.connection(single_statement=True) as conn:
             owned = read_credential_hosts(conn, principal.agent_id)
-    report = validate_workflow(
-        workflow, principal.permissions(owned), execution_limits(app_state), REGISTRY, full=full
-    )
+    permissions, limits = principal.permissions(owned), execution_limits(app_state)
+    report = validate_workflow(workflow, permissions, limits, REGISTRY, full=full,
+                               data_flow=warnings)
     if report.valid:
         return Assessment(workflow, report.to_dict())
+    if not warnings:  # a refusal's body lists the warnings too
+        report = validate_workflow(workflow, permissions, limits, REGISTRY, full=full)
     status = 403 if permission_only(report) else 400
     return Assessment(workflow, report.to_dict(), as_error(report), status)
 
@@ -105,7 +111,7 @@ def execute(
     pending, is taken in the run's start transaction (:mod:`a2e.api.limits.hooks`).
     """
     app_state = state()
-    assessment = assess(principal, source, full=validate)
+    assessment = assess(principal, source, full=validate, warnings=False)
     if assessment.workflow is None or assessment.refused:
         settle_count()
         # An accepted request is recorded by its run's ``run.started`` event.

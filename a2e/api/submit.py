@@ -49,7 +49,7 @@ def submit(
 ) -> Response:
     """Validate and queue: 202 with ``Location``, or the refusal execute would give."""
     settle_count()
-    assessment = runtime.assess(principal, source, full=validate)
+    assessment = runtime.assess(principal, source, full=validate, warnings=False)
     if assessment.workflow is None or assessment.refused:
         record_event(actions.WORKFLOW_EXECUTE, outcome="refused",
                      details={"errors": len(assessment.report["errors"])})

@@ -40,6 +40,8 @@ from a2e.store.thread_connections import ThreadConnections
 IMMEDIATE = "a2e_immediate"
 BUSY_TIMEOUT_MS = "a2e_busy_timeout_ms"
 T = TypeVar("T")
+#: How many compiled statements a Database keeps for its driver transactions.
+MAX_PREPARED = 512
 #: Seconds a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
 PING_AFTER_IDLE_S = 1.0
 #: The file each SQLite engine opened (see :mod:`a2e.store.sqlite_file`).
@@ -298,11 +300,14 @@ class Database:
             release()
 
     def _prepare(self, statement: ClauseElement, keys: tuple[str, ...]) -> Prepared:
+        """``statement`` compiled for these keys, once: the run path's statements are built
+        once, at import. One built per call would be compiled per call (not kept past
+        :data:`MAX_PREPARED` entries, so that the cache stays bounded)."""
         prepared = self._prepared.get((statement, keys))
         if prepared is None:
-            prepared = self._prepared[(statement, keys)] = Prepared(
-                statement, self.engine.dialect, keys
-            )
+            prepared = Prepared(statement, self.engine.dialect, keys)
+            if len(self._prepared) < MAX_PREPARED:
+                self._prepared[(statement, keys)] = prepared
         return prepared
 
     def run_statement(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
