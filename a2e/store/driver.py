@@ -244,6 +244,8 @@ class DriverTransaction:
             result = DriverResult(None, -1)
             self._queued.append(_Queued(sql, params, result, prepared, many, may_refuse))
             return result
+        if self._queued:  # it would reach the server before them
+            raise RuntimeError("a statement run at once after statements sent with the COMMIT")
         if not self._begun and self._pipeline is not None:
             result = self._begin_with(sql, params, many=many)
         else:
