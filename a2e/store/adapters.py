@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
@@ -168,7 +168,11 @@ class SqlRunRecorder:
             log.error("run %s left running after a failed finish: %s: %s", run_id,
                       type(exc).__name__, exc)
 
-    def _write_steps(self, tx: DriverTransaction | Tail, run_id: int, steps: Sequence[StepRecord]) -> None:
+    def _write_steps(
+        self, tx: DriverTransaction | Tail | Connection, run_id: int, steps: Sequence[StepRecord]
+    ) -> None:
+        """The steps' rows and their ``step.failed`` events (the queue worker's finish
+        passes its Core connection)."""
         if not steps:
             return
         run_queries.create_steps(tx, run_id, [
@@ -196,7 +200,9 @@ class SqlRunRecorder:
             )
 
     @staticmethod
-    def _insert_events(tx: DriverTransaction | Tail, rows: Sequence[Row | None]) -> None:
+    def _insert_events(
+        tx: DriverTransaction | Tail | Connection, rows: Sequence[Row | None]
+    ) -> None:
         audit_queries.insert_events(tx, [row for row in rows if row is not None])
 
 

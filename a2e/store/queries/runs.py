@@ -45,14 +45,17 @@ def create_step(conn: Connection | Session, run_id: int, **values: Any) -> None:
     conn.execute(_INSERT_STEP, {"run_id": run_id, **values})
 
 
-def create_steps(conn: DriverTransaction | Tail | Connection | Session, run_id: int, steps: Sequence[dict[str, Any]]) -> None:
+def create_steps(
+    conn: DriverTransaction | Tail | Connection | Session, run_id: int,
+    steps: Sequence[dict[str, Any]],
+) -> None:
     """Insert many steps of one run in one statement."""
     conn.execute(_INSERT_STEP, [{"run_id": run_id, **values} for values in steps])
 
 
 def mark_run_interrupted(
-    conn: DriverTransaction | Tail | Connection, run_id: int, finished_at: datetime, duration_ms: int,
-    reason: str,
+    conn: DriverTransaction | Tail | Connection, run_id: int, finished_at: datetime,
+    duration_ms: int, reason: str,
 ) -> bool:
     """Mark one ``running`` run ``interrupted`` for ``reason``; False if it was not running."""
     return bool(conn.execute(_MARK_INTERRUPTED, {

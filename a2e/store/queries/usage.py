@@ -39,7 +39,7 @@ class Window(Protocol):
 
 
 #: ``a2e_refuse()``'s reasons (PostgreSQL): some window was full, so none moved; the
-#: agent holds its ``concurrent_runs`` (the pipelined slot lease, :func:`acquire_slot`).
+#: agent holds its ``concurrent_runs`` (the pipelined slot lease, :func:`acquire_slot_at_commit`).
 WINDOW_FULL = "a window is full"
 NO_RUN_SLOT = "no run slot"
 #: What the slot functions run on: a session, or the run recorder's transaction.
