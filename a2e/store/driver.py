@@ -202,7 +202,7 @@ class DriverTransaction:
 
     def exec_driver_sql(self, sql: str, params: Any) -> DriverResult:
         """SQL text already in the driver's parameter style."""
-        return self._text(sql, params, queue=False)
+        return self._send(sql, params, None, many=False, queue=False)
 
     def at_commit(
         self, statement: ClauseElement | str, values: Any = None, *, may_refuse: bool = False
@@ -235,9 +235,6 @@ class DriverTransaction:
         return self._send(prepared.sql, bound if many else bound[0], prepared, many=many,
                           queue=queue, may_refuse=may_refuse)
 
-    def _text(self, sql: str, params: Any, *, queue: bool) -> DriverResult:
-        return self._send(sql, params, None, many=False, queue=queue)
-
     def _send(self, sql: str, params: Any, prepared: Prepared | None, *, many: bool,
               queue: bool, may_refuse: bool = False) -> DriverResult:
         if queue and self._pipeline is not None:
@@ -260,20 +257,16 @@ class DriverTransaction:
         """``BEGIN`` and the transaction's first statement in one round trip."""
         conn = self._pipeline
         cursor = conn.cursor()
-        error: Exception | None = None
-        try:
-            with conn.pipeline():
-                try:  # kept, not raised, in the block (see _commit_pipelined)
-                    conn.cursor().execute("BEGIN")
-                    self._begun = True
-                    if many:
-                        cursor.executemany(sql, params)
-                    else:
-                        cursor.execute(sql, params)
-                except Exception as exc:
-                    error = exc
-        except Exception as exc:
-            error = error or exc
+
+        def send() -> None:
+            conn.cursor().execute("BEGIN")
+            self._begun = True
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+
+        error = _pipelined(conn, send)
         if error is not None:
             raise self._error(sql, params, error) from error
         rows = [] if many or cursor.description is None else cursor.fetchall()
@@ -335,18 +328,11 @@ class DriverTransaction:
         conn = self._pipeline
         queued, self._queued = self._queued, []
         cursors: list[Any] = []
-        error: Exception | None = None
-        try:
-            with conn.pipeline():
-                try:  # errors are kept, not raised, in the block: psycopg logs those
-                    self._send_pipelined(conn, queued, cursors)
-                except Exception as exc:
-                    error = exc
-        except self._driver_error as exc:
-            error = error or exc
+        error = _pipelined(conn, lambda: self._send_pipelined(conn, queued, cursors))
         if error is not None:
             if getattr(error, "sqlstate", None) == REFUSED_SQLSTATE:
-                raise Refused(error.diag.message_primary or "") from error  # type: ignore[attr-defined]
+                reason = error.diag.message_primary  # type: ignore[attr-defined]
+                raise Refused(reason or "") from error
             wrapped = self._error("COMMIT", None, error)
             if self._drop is not None:
                 self._drop()
@@ -376,6 +362,21 @@ class DriverTransaction:
         conn.cursor().execute("COMMIT", prepare=prepare)
 
 
+def _pipelined(conn: Any, send: Callable[[], None]) -> Exception | None:
+    """Run ``send`` in one psycopg pipeline; the first error, or None. An error is kept,
+    not raised, inside the block: psycopg logs the second one it meets on the way out."""
+    error: Exception | None = None
+    try:
+        with conn.pipeline():
+            try:
+                send()
+            except Exception as exc:
+                error = exc
+    except Exception as exc:
+        error = error or exc
+    return error
+
+
 class Tail:
     """A transaction's statements sent with its COMMIT (:attr:`DriverTransaction.tail`),
     for query functions written for a connection; their results are ready after the
@@ -383,10 +384,6 @@ class Tail:
 
     def __init__(self, tx: DriverTransaction) -> None:
         self._tx = tx
-
-    @property
-    def pipelined(self) -> bool:
-        return self._tx.pipelined
 
     def execute(self, statement: ClauseElement, values: Any = None) -> DriverResult:
         return self._tx.at_commit(statement, values)

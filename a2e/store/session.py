@@ -241,28 +241,15 @@ class Database:
         SQLite: a pooled connection, ``BEGIN IMMEDIATE`` when ``write`` (with the tight
         lock retry), after the file check every transaction makes.
         """
-        dbapi_error = self.engine.dialect.loaded_dbapi.Error
-        release: Callable[[], None]
-        if self._thread_connections is not None:
-            cursor = self._thread_connections.cursor()
-            conn, drop, release = cursor.connection, self._thread_connections.discard, _nothing
-            begin: Callable[[], Any] = functools.partial(cursor.execute, "BEGIN")
-        else:
-            self.check_file()
-            pooled = self.engine.raw_connection()
-            conn, drop, release = pooled.driver_connection, pooled.invalidate, pooled.close
-            cursor = conn.cursor()
-            begin = (
-                functools.partial(_begin_immediate, conn, pooled.info[BUSY_TIMEOUT_MS]) if write
+        with self._driver_connection() as (conn, cursor, drop, busy_timeout_ms):
+            begin: Callable[[], Any] = (
+                functools.partial(_begin_immediate, conn, busy_timeout_ms)
+                if busy_timeout_ms is not None and write
                 else functools.partial(cursor.execute, "BEGIN")
             )
-        tx = DriverTransaction(
-            cursor, self._prepare,
-            lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
-            dbapi_error, begin=begin,
-            pipeline=conn if pipelined and pipelines_commit(self.engine) else None, drop=drop,
-        )
-        try:
+            tx = self._driver_tx(cursor, conn, drop, begin=begin,
+                                 pipeline=conn if pipelined and pipelines_commit(self.engine)
+                                 else None)
             try:
                 yield tx
                 tx.commit()
@@ -272,8 +259,6 @@ class Database:
                 except Exception:
                     drop()  # in an unknown state: never used again
                 raise
-        finally:
-            release()
 
     def driver_statement(
         self, statement: ClauseElement, values: Mapping[str, Any] | None = None
@@ -281,23 +266,33 @@ class Database:
         """One Core statement that only reads, in a transaction of its own on the driver's
         connection: the thread's own on PostgreSQL (autocommit, one round trip), a pooled
         one on SQLite. For the per-request reads on the run path (the key lookup)."""
+        with self._driver_connection() as (conn, cursor, drop, _):
+            return self._driver_tx(cursor, conn, drop, begin=_nothing).execute(statement, values)
+
+    @contextmanager
+    def _driver_connection(self) -> Iterator[tuple[Any, Any, Callable[[], None], int | None]]:
+        """(driver connection, its cursor, how to drop it, SQLite's busy timeout or None):
+        the thread's own connection on PostgreSQL, a pooled one on SQLite (after the file
+        check), returned to the pool when the block ends."""
         if self._thread_connections is not None:
             cursor = self._thread_connections.cursor()
-            conn, drop = cursor.connection, self._thread_connections.discard
-            release: Callable[[], None] = _nothing
-        else:
-            self.check_file()
-            pooled = self.engine.raw_connection()
-            conn, drop, release = pooled.driver_connection, pooled.invalidate, pooled.close
-            cursor = conn.cursor()
+            yield cursor.connection, cursor, self._thread_connections.discard, None
+            return
+        self.check_file()
+        pooled = self.engine.raw_connection()
         try:
-            return DriverTransaction(
-                cursor, self._prepare,
-                lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
-                self.engine.dialect.loaded_dbapi.Error, begin=_nothing,
-            ).execute(statement, values)
+            conn = pooled.driver_connection
+            yield conn, conn.cursor(), pooled.invalidate, pooled.info[BUSY_TIMEOUT_MS]
         finally:
-            release()
+            pooled.close()
+
+    def _driver_tx(self, cursor: Any, conn: Any, drop: Callable[[], None], *,
+                   begin: Callable[[], Any], pipeline: Any = None) -> DriverTransaction:
+        return DriverTransaction(
+            cursor, self._prepare,
+            lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
+            self.engine.dialect.loaded_dbapi.Error, begin=begin, pipeline=pipeline, drop=drop,
+        )
 
     def _prepare(self, statement: ClauseElement, keys: tuple[str, ...]) -> Prepared:
         """``statement`` compiled for these keys, once: the run path's statements are built
