@@ -196,6 +196,25 @@ def test_validate_false_still_checks_permissions(client, make_agent):
     assert response.status_code == 403
 
 
+def test_validate_false_still_checks_each_config_as_it_runs(client, agent):
+    workflow = jsonl(op("w", "Wait", duration="soon"))
+    response = execute(client, agent, workflow, validate=False)
+    assert response.status_code == 200  # the run started; its step refused the config
+    assert response.json["status"] == "failed"
+    assert response.json["error"]["type"] == "ValidationError"
+
+
+def test_a_refused_execute_lists_the_data_flow_warnings_too(client, agent):
+    workflow = jsonl(
+        op("f", "FilterData", inputPath="/workflow/never-written", conditions=[],
+           outputPath="/workflow/o"),
+        op("w", "Wait", duration="soon"),
+    )
+    response = execute(client, agent, workflow)
+    assert response.status_code == 400
+    assert any("never-written" in json.dumps(w) for w in response.json["warnings"])
+
+
 def test_duplicate_execution_id_is_409_naming_the_run(client, agent):
     workflow = jsonl(op("c", "Calculate", expression="1 + 1", outputPath="/workflow/c"),
                      execution_id="once")
