@@ -12,6 +12,8 @@ from pythonjsonlogger import json as jsonlogger
 
 #: Extra attributes copied from a record into its JSON line when present.
 FIELDS = ("request_id", "agent_id", "method", "path", "status", "duration_ms", "remote_addr")
+#: Where a record keeps the line its formatter made of it.
+_LINE = "_a2e_line"
 
 
 class JsonFormatter(jsonlogger.JsonFormatter):
@@ -20,6 +22,16 @@ class JsonFormatter(jsonlogger.JsonFormatter):
 
     def __init__(self) -> None:
         super().__init__(json_default=str)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's line, made once however many handlers write it (the file
+        handler asks twice per record: to decide on rollover, then to write)."""
+        made = record.__dict__.get(_LINE)
+        if made is not None and made[0] is self:
+            return made[1]
+        line = super().format(record)
+        record.__dict__[_LINE] = (self, line)
+        return line
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]

@@ -6,7 +6,7 @@ between them; the rest of the code calls it instead of testing a dialect's name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -59,10 +59,20 @@ def autocommits_single_statements(bind: Bind) -> bool:
     return by_dialect(bind, postgresql=True, sqlite=False)
 
 
-def has_thread_connections(bind: Bind) -> bool:
-    """Hot single statements run on each thread's own connection on PostgreSQL (a server
-    round trip saved per checkout); SQLite's file connections are cheap to pool."""
-    return by_dialect(bind, postgresql=True, sqlite=False)
+def own_connection_setup(bind: Bind) -> Callable[[Any], None]:
+    """What a thread's own driver connection (:mod:`a2e.store.thread_connections`) needs
+    once made: psycopg's goes into autocommit mode; sqlite3's already runs outside
+    transactions (the engine's connect hook) and gets no busy handler, for its writers
+    wait for the lock with a2e's own tight retry (``a2e.store.session.retry_locked``)."""
+    return by_dialect(bind, postgresql=_autocommit, sqlite=_no_busy_handler)
+
+
+def _autocommit(dbapi_conn: Any) -> None:
+    dbapi_conn.autocommit = True
+
+
+def _no_busy_handler(dbapi_conn: Any) -> None:
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
 
 
 def pipelines_commit(bind: Bind) -> bool:

@@ -27,9 +27,9 @@ from sqlalchemy.sql import ClauseElement
 from a2e.store.dialect import (
     autocommits_single_statements,
     by_dialect,
-    has_thread_connections,
     locks_for_writing_at_begin,
     name_of,
+    own_connection_setup,
     pipelines_commit,
     snapshot_isolation,
 )
@@ -72,38 +72,54 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, file: SqliteFile | N
             conn.exec_driver_sql("BEGIN")
 
 
-def _begin_immediate(dbapi_conn: Any, busy_timeout_ms: int) -> None:
-    """Take SQLite's write lock for a transaction (see :func:`_while_locked`)."""
+def _begin_immediate(dbapi_conn: Any, busy_timeout_ms: int, *, busy_handler: bool = True) -> None:
+    """Take SQLite's write lock for a transaction (see :func:`retry_locked`);
+    ``busy_handler=False`` on a connection that has none (a thread's own)."""
+    def begin() -> Any:
+        return dbapi_conn.execute("BEGIN IMMEDIATE")
+
     try:
-        _while_locked(dbapi_conn, busy_timeout_ms, lambda: dbapi_conn.execute("BEGIN IMMEDIATE"))
+        if busy_handler:
+            _while_locked(dbapi_conn, busy_timeout_ms, begin)
+        else:
+            retry_locked(busy_timeout_ms, begin)
     except sqlite3.Error as exc:
         raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
 
 def _while_locked(dbapi_conn: Any, busy_timeout_ms: int, attempt: Callable[[], T]) -> T:
-    """Run ``attempt`` (a statement that first takes SQLite's write lock), retrying every
-    ~0.1-1 ms while the database is locked, until the busy timeout.
+    """:func:`retry_locked` on a pooled connection: its busy handler is switched off for
+    this one statement."""
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        return retry_locked(busy_timeout_ms, attempt)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+
+
+def retry_locked(busy_timeout_ms: int, attempt: Callable[[], T]) -> T:
+    """Run ``attempt`` (a statement on a connection without a busy handler that may find
+    SQLite's database locked), retrying every ~0.1-1 ms while it is, until the busy
+    timeout.
 
     SQLite's own busy handler sleeps in growing steps (up to 100 ms each), which leaves
     a waiting writer idle long after the lock is free; short transactions want a
-    tighter retry. The handler is switched off for this one statement only. A refused
-    attempt has changed nothing, so it is safe to repeat. Other errors, and the lock
-    error once the timeout has passed, leave as sqlite3 raised them.
+    tighter retry. A refused attempt has changed nothing, so it is safe to repeat.
+    Other errors, and the lock error once the timeout has passed, leave as raised
+    (sqlite3's own, or SQLAlchemy's around it).
     """
     deadline = time.monotonic() + busy_timeout_ms / 1000
-    dbapi_conn.execute("PRAGMA busy_timeout=0")
-    try:
-        tries = 0
-        while True:
-            try:
-                return attempt()
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-            tries += 1
-            time.sleep(min(0.001, 0.0001 * tries) * (0.5 + random.random()))
-    finally:
-        dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    tries = 0
+    while True:
+        try:
+            return attempt()
+        except (sqlite3.OperationalError, DBAPIError) as exc:
+            found = exc.orig if isinstance(exc, DBAPIError) else exc
+            if not (isinstance(found, sqlite3.OperationalError) and "locked" in str(found)) \
+                    or time.monotonic() >= deadline:
+                raise
+        tries += 1
+        time.sleep(min(0.001, 0.0001 * tries) * (0.5 + random.random()))
 
 
 def _nothing() -> None:
@@ -173,10 +189,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._thread_connections = (
-            ThreadConnections(engine, ping_after_idle_s=PING_AFTER_IDLE_S)
-            if has_thread_connections(engine) else None
-        )
+        self._thread_connections = ThreadConnections(
+            engine, ping_after_idle_s=PING_AFTER_IDLE_S, prepare=own_connection_setup(engine))
         self._prepared: dict[tuple[ClauseElement, tuple[str, ...]], Prepared] = {}
 
     @classmethod
@@ -232,59 +246,53 @@ class Database:
     def driver_transaction(
         self, *, write: bool = True, pipelined: bool = True
     ) -> Iterator[DriverTransaction]:
-        """A transaction on the driver's own connection (:mod:`a2e.store.driver`), for the
-        run path: committed on success, rolled back on any exception.
+        """A transaction on the thread's own driver connection (:mod:`a2e.store.driver`,
+        :mod:`a2e.store.thread_connections`), for the run path: committed on success,
+        rolled back on any exception.
 
-        PostgreSQL: the thread's own connection (:meth:`run_statement`'s), ``BEGIN`` …
-        ``COMMIT``, the statements given to ``at_commit`` pipelined with the ``COMMIT``
-        unless not ``pipelined``.
-        SQLite: a pooled connection, ``BEGIN IMMEDIATE`` when ``write`` (with the tight
-        lock retry), after the file check every transaction makes.
+        PostgreSQL: ``BEGIN`` … ``COMMIT``, the statements given to ``at_commit``
+        pipelined with the ``COMMIT`` unless not ``pipelined``.
+        SQLite: after the file check every transaction makes, ``BEGIN IMMEDIATE`` when
+        ``write`` (with the tight lock retry).
         """
-        with self._driver_connection() as (conn, cursor, drop, busy_timeout_ms):
-            begin: Callable[[], Any] = (
-                functools.partial(_begin_immediate, conn, busy_timeout_ms)
-                if busy_timeout_ms is not None and write
-                else functools.partial(cursor.execute, "BEGIN")
-            )
-            tx = self._driver_tx(cursor, conn, drop, begin=begin,
-                                 pipeline=conn if pipelined and pipelines_commit(self.engine)
-                                 else None)
+        conn, cursor, drop, busy_timeout_ms = self._driver_connection()
+        begin: Callable[[], Any] = (
+            functools.partial(_begin_immediate, conn, busy_timeout_ms, busy_handler=False)
+            if busy_timeout_ms is not None and write
+            else functools.partial(cursor.execute, "BEGIN")
+        )
+        tx = self._driver_tx(cursor, conn, drop, begin=begin,
+                             pipeline=conn if pipelined and pipelines_commit(self.engine)
+                             else None)
+        try:
+            yield tx
+            tx.commit()
+        except BaseException:
             try:
-                yield tx
-                tx.commit()
-            except BaseException:
-                try:
-                    tx.rollback()
-                except Exception:
-                    drop()  # in an unknown state: never used again
-                raise
+                tx.rollback()
+            except Exception:
+                drop()  # in an unknown state: never used again
+            raise
 
     def driver_statement(
         self, statement: ClauseElement, values: Mapping[str, Any] | None = None
     ) -> DriverResult:
-        """One Core statement that only reads, in a transaction of its own on the driver's
-        connection: the thread's own on PostgreSQL (autocommit, one round trip), a pooled
-        one on SQLite. For the per-request reads on the run path (the key lookup)."""
-        with self._driver_connection() as (conn, cursor, drop, _):
-            return self._driver_tx(cursor, conn, drop, begin=_nothing).execute(statement, values)
+        """One Core statement that only reads, in a transaction of its own on the thread's
+        own driver connection (autocommit: one round trip on PostgreSQL). For the
+        per-request reads on the run path (the key lookup)."""
+        conn, cursor, drop, busy_timeout_ms = self._driver_connection()
+        tx = self._driver_tx(cursor, conn, drop, begin=_nothing)
+        if busy_timeout_ms is None:
+            return tx.execute(statement, values)
+        return retry_locked(busy_timeout_ms, lambda: tx.execute(statement, values))
 
-    @contextmanager
-    def _driver_connection(self) -> Iterator[tuple[Any, Any, Callable[[], None], int | None]]:
-        """(driver connection, its cursor, how to drop it, SQLite's busy timeout or None):
-        the thread's own connection on PostgreSQL, a pooled one on SQLite (after the file
-        check), returned to the pool when the block ends."""
-        if self._thread_connections is not None:
-            cursor = self._thread_connections.cursor()
-            yield cursor.connection, cursor, self._thread_connections.discard, None
-            return
+    def _driver_connection(self) -> tuple[Any, Any, Callable[[], None], int | None]:
+        """(this thread's driver connection, its cursor, how to drop it, SQLite's busy
+        timeout or None), after the SQLite file check."""
         self.check_file()
-        pooled = self.engine.raw_connection()
-        try:
-            conn = pooled.driver_connection
-            yield conn, conn.cursor(), pooled.invalidate, pooled.info[BUSY_TIMEOUT_MS]
-        finally:
-            pooled.close()
+        owned = self._thread_connections.get()
+        return (owned.dbapi_conn, owned.cursor, self._thread_connections.discard,
+                owned.info.get(BUSY_TIMEOUT_MS))
 
     def _driver_tx(self, cursor: Any, conn: Any, drop: Callable[[], None], *,
                    begin: Callable[[], Any], pipeline: Any = None) -> DriverTransaction:
@@ -306,35 +314,24 @@ class Database:
         return prepared
 
     def run_statement(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
-        """Run one statement in a transaction of its own on the driver's own connection
-        (sqlite3 or psycopg, parameters in that driver's style) and return its rows.
+        """Run one statement in a transaction of its own on the thread's own driver
+        connection (sqlite3 or psycopg, parameters in that driver's style) and return
+        its rows.
 
         For the few statements so hot that SQLAlchemy's per-call cost would dominate
-        them (rate-limit admission). On PostgreSQL the statement runs on the thread's
-        own autocommit connection (:mod:`a2e.store.thread_connections`), on SQLite on a
-        pooled one, waiting for the write lock with the same tight retry as ``BEGIN
-        IMMEDIATE``. Driver errors leave as SQLAlchemy's :class:`DBAPIError`, and a
-        connection found broken is never used again.
+        them (rate-limit admission). On SQLite it waits for the write lock with the same
+        tight retry as ``BEGIN IMMEDIATE``. Driver errors leave as SQLAlchemy's
+        :class:`DBAPIError`, and a connection found broken is never used again.
         """
-        if self._thread_connections is not None:
-            cursor = self._thread_connections.cursor()
-            try:
-                return cursor.execute(sql, params).fetchall()
-            except self.engine.dialect.loaded_dbapi.Error as exc:
-                raise self._driver_error(
-                    sql, params, exc, cursor.connection, self._thread_connections.discard
-                ) from exc
-        self.check_file()
-        pooled = self.engine.raw_connection()
-        conn = pooled.driver_connection
+        conn, cursor, drop, busy_timeout_ms = self._driver_connection()
+
+        def attempt() -> list[Any]:
+            return cursor.execute(sql, params).fetchall()
+
         try:
-            return _while_locked(
-                conn, pooled.info[BUSY_TIMEOUT_MS], lambda: conn.execute(sql, params).fetchall()
-            )
+            return attempt() if busy_timeout_ms is None else retry_locked(busy_timeout_ms, attempt)
         except self.engine.dialect.loaded_dbapi.Error as exc:
-            raise self._driver_error(sql, params, exc, conn, pooled.invalidate) from exc
-        finally:
-            pooled.close()
+            raise self._driver_error(sql, params, exc, conn, drop) from exc
 
     def _driver_error(
         self, sql: str, params: Any, exc: Exception, conn: Any,
@@ -362,6 +359,5 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        if self._thread_connections is not None:
-            self._thread_connections.close_all()
+        self._thread_connections.close_all()
         self.engine.dispose()

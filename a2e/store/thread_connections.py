@@ -1,11 +1,13 @@
-"""Each thread's own autocommit driver connection, for PostgreSQL's hottest statements.
+"""Each thread's own autocommit driver connection, for the run path's statements.
 
 Rate-limit admission is one statement per request. Checking a connection out of the
 pool and back in around it (the queue, checkout and checkin events, reset on return)
-cost about a fifth of admission throughput (docs/performance.md). So each thread that
-runs such statements keeps one connection of its own: made by the engine (same
-arguments, same connect events), detached from the pool, in autocommit mode, with one
-cursor reused for every statement.
+cost about a fifth of admission throughput on PostgreSQL (docs/performance.md), and a
+twentieth of an execute's CPU on SQLite. So each thread that runs such statements keeps
+one connection of its own: made by the engine (same arguments, same connect events),
+detached from the pool, outside any transaction until it begins one (``prepare``, given
+by :func:`a2e.store.dialect.own_connection_setup`), with one cursor reused for every
+statement.
 
 A connection is closed when its thread is gone, when it breaks, or by
 :meth:`ThreadConnections.close_all` (``Database.dispose``). One that sat idle is pinged
@@ -19,24 +21,28 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
 
 
-class _Owned:
-    """A thread's connection; closing it is a no-op outside the process that made it."""
+class Owned:
+    """A thread's connection; closing it is a no-op outside the process that made it.
+    ``info`` is its pool record's (what the engine's connect events noted)."""
 
-    def __init__(self, dbapi_conn: Any) -> None:
+    def __init__(self, dbapi_conn: Any, info: dict[str, Any]) -> None:
         self.dbapi_conn = dbapi_conn
+        self.info = info
         self.cursor = dbapi_conn.cursor()  # reused: a new cursor per statement costs more
         self.pid = os.getpid()
         self.last_used = time.monotonic()
         self.close = weakref.finalize(self, _close_in_process, self.pid, dbapi_conn)
 
     def usable(self) -> bool:
-        conn = self.dbapi_conn
-        return self.pid == os.getpid() and not (conn.closed or conn.broken)
+        conn = self.dbapi_conn  # psycopg says when it is closed or broken; sqlite3 never breaks
+        return self.pid == os.getpid() and not (
+            getattr(conn, "closed", False) or getattr(conn, "broken", False))
 
 
 def _close_in_process(pid: int, dbapi_conn: Any) -> None:
@@ -47,17 +53,19 @@ def _close_in_process(pid: int, dbapi_conn: Any) -> None:
 class ThreadConnections:
     """Hands each thread a cursor of its own autocommit connection to ``engine``'s database."""
 
-    def __init__(self, engine: Engine, *, ping_after_idle_s: float) -> None:
+    def __init__(self, engine: Engine, *, ping_after_idle_s: float,
+                 prepare: Callable[[Any], None]) -> None:
         self.engine = engine
         self.ping_after_idle_s = ping_after_idle_s
+        self.prepare = prepare
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: weakref.WeakSet[_Owned] = weakref.WeakSet()
+        self._all: weakref.WeakSet[Owned] = weakref.WeakSet()
 
-    def cursor(self) -> Any:
-        """A cursor of this thread's connection: made on first use, after a fork, or after
-        the last one broke; pinged first (and replaced if dead) when it sat idle."""
-        owned: _Owned | None = getattr(self._local, "owned", None)
+    def get(self) -> Owned:
+        """This thread's connection: made on first use, after a fork, or after the last
+        one broke; pinged first (and replaced if dead) when it sat idle."""
+        owned: Owned | None = getattr(self._local, "owned", None)
         now = time.monotonic()
         if owned is not None and (
             not owned.usable()
@@ -68,11 +76,15 @@ class ThreadConnections:
         if owned is None:
             owned = self._local.owned = self._connect()
         owned.last_used = now
-        return owned.cursor
+        return owned
+
+    def cursor(self) -> Any:
+        """The cursor of this thread's connection (:meth:`get`)."""
+        return self.get().cursor
 
     def discard(self) -> None:
         """Close and forget this thread's connection (it broke, or is about to be dropped)."""
-        owned: _Owned | None = getattr(self._local, "owned", None)
+        owned: Owned | None = getattr(self._local, "owned", None)
         self._local.owned = None
         if owned is not None:
             owned.close()
@@ -85,17 +97,18 @@ class ThreadConnections:
         for owned in every:
             owned.close()
 
-    def _connect(self) -> _Owned:
+    def _connect(self) -> Owned:
         pooled = self.engine.raw_connection()
         dbapi_conn = pooled.driver_connection
+        info = dict(pooled.info)
         pooled.detach()  # ours now: the pool neither counts nor resets nor closes it
-        dbapi_conn.autocommit = True
-        owned = _Owned(dbapi_conn)
+        self.prepare(dbapi_conn)
+        owned = Owned(dbapi_conn, info)
         with self._lock:
             self._all.add(owned)
         return owned
 
-    def _alive(self, owned: _Owned) -> bool:
+    def _alive(self, owned: Owned) -> bool:
         try:
             self.engine.dialect.do_ping(owned.dbapi_conn)
         except self.engine.dialect.loaded_dbapi.Error:

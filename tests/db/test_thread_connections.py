@@ -1,14 +1,19 @@
-"""Each thread's own PostgreSQL connection (``a2e.store.thread_connections``): one per
+"""Each thread's own driver connection (``a2e.store.thread_connections``): one per
 thread, closed with its thread, by ``dispose`` or when broken, pinged after idling,
-and never closed by a forked child."""
+and never closed by a forked child; on SQLite without a busy handler, waiting for the
+write lock with a2e's own retry and no ``PRAGMA`` per transaction."""
 
 import multiprocessing
+import sqlite3
 import threading
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 
+from a2e.store.models import Agent
+
+from a2e.store.dialect import own_connection_setup
 from a2e.store.session import Database
 from a2e.store.thread_connections import ThreadConnections
 
@@ -16,7 +21,14 @@ from a2e.store.thread_connections import ThreadConnections
 @pytest.fixture
 def pg(db):
     if db.dialect != "postgresql":
-        pytest.skip("thread connections are PostgreSQL's")
+        pytest.skip("backend processes are PostgreSQL's")
+    return db
+
+
+@pytest.fixture
+def lite(db):
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's busy handler")
     return db
 
 
@@ -50,7 +62,7 @@ def in_thread(call):
 
 
 def test_a_thread_keeps_one_autocommit_connection_and_others_get_their_own(pg):
-    connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=60, prepare=own_connection_setup(pg.engine))
     mine = connections.cursor()
     assert connections.cursor() is mine and mine.connection.autocommit
     assert in_thread(lambda: backend(connections.cursor())) != backend(mine)
@@ -58,7 +70,7 @@ def test_a_thread_keeps_one_autocommit_connection_and_others_get_their_own(pg):
 
 
 def test_a_connection_is_closed_with_its_thread_and_by_close_all(pg):
-    connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=60, prepare=own_connection_setup(pg.engine))
     other = in_thread(lambda: backend(connections.cursor()))
     assert gone(pg, other)
     mine = backend(connections.cursor())
@@ -76,7 +88,7 @@ def test_dispose_closes_the_connections_of_run_statement(pg):
 
 
 def test_a_connection_that_died_while_idle_is_replaced_before_use(pg):
-    connections = ThreadConnections(pg.engine, ping_after_idle_s=0)
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=0, prepare=own_connection_setup(pg.engine))
     first = backend(connections.cursor())
     with pg.engine.connect() as killer:
         killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
@@ -90,7 +102,7 @@ def _child_uses_its_own(connections: ThreadConnections, out) -> None:
 
 
 def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
-    connections = ThreadConnections(pg.engine, ping_after_idle_s=60)
+    connections = ThreadConnections(pg.engine, ping_after_idle_s=60, prepare=own_connection_setup(pg.engine))
     parent = backend(connections.cursor())
     context = multiprocessing.get_context("fork")
     out = context.Queue()
@@ -101,3 +113,36 @@ def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
     assert child.exitcode == 0
     assert backend(connections.cursor()) == parent  # still open and usable
     connections.close_all()
+
+
+def test_sqlite_run_path_statements_take_no_pragma_and_pooled_connections_keep_the_timeout(lite):
+    own = lite._thread_connections.get().dbapi_conn
+    sent: list[str] = []
+    own.set_trace_callback(sent.append)
+    with lite.driver_transaction() as tx:
+        tx.execute(select(Agent.id).limit(1))
+    lite.driver_statement(select(Agent.id).limit(1))
+    lite.run_statement("SELECT 1", {})
+    own.set_trace_callback(None)
+    assert "BEGIN IMMEDIATE" in sent and "COMMIT" in sent
+    assert not [statement for statement in sent if "PRAGMA" in statement.upper()]
+    assert own.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    with lite.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_sqlite_driver_transaction_waits_for_a_writer_instead_of_failing(lite):
+    path = lite.engine.url.database
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    releaser = threading.Timer(0.3, holder.execute, ("COMMIT",))
+    releaser.start()
+    try:
+        with lite.driver_transaction() as tx:
+            tx.execute(insert(Agent).values(name="waited"))
+        with lite.engine.connect() as conn:
+            names = conn.scalars(select(Agent.name)).all()
+        assert "waited" in names
+    finally:
+        releaser.join()
+        holder.close()
