@@ -49,9 +49,3 @@ def canonical(row: Mapping[str, Any]) -> str:
 def chain_hash(key: bytes, prev_hash: str, row: Mapping[str, Any]) -> str:
     message = (prev_hash + canonical(row)).encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def normalize_details(details: Mapping[str, Any]) -> dict[str, Any]:
-    """Details as plain JSON values, so that what is hashed is what reads back."""
-    normalized: dict[str, Any] = json.loads(json.dumps(dict(details), default=str))
-    return normalized

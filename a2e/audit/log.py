@@ -15,6 +15,7 @@ request id) and the caller goes on: it records nothing that could be lost with i
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -25,7 +26,6 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from a2e.audit import actions
-from a2e.audit.chain import normalize_details
 from a2e.config import Settings
 from a2e.store.base import utcnow
 from a2e.store.queries import audit as queries
@@ -55,6 +55,31 @@ def scrub(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [scrub(item) for item in value]
     return value
+
+
+#: Values that are already what their JSON reads back as.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def plain_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Details as plain JSON values, masked as :func:`scrub` masks them, so that what is
+    hashed is what reads back. What is plain already is copied; the rest (a mapping with a
+    key that is not a ``str``, a value of another type) goes through JSON and back, a
+    value JSON has no type for as its ``str()``."""
+    return _plain(dict(details))
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        if all(type(key) is str for key in value):
+            return {key: REDACTED if key.lower() in REDACTED_KEYS else _plain(item)
+                    for key, item in value.items()}
+    elif kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    elif kind in _PLAIN:
+        return value
+    return json.loads(json.dumps(scrub(value), default=str))
 
 
 @dataclass
@@ -161,7 +186,7 @@ class AuditLog:
 
 
 def _row(ts: datetime, *, details: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"ts": ts, **fields, "details": normalize_details(scrub(details))}
+    return {"ts": ts, **fields, "details": plain_details(details)}
 
 
 def record_cli_event(
