@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from a2e.api import auth, body, errors, openapi
 from a2e.api.modules import MODULES
@@ -34,6 +36,26 @@ def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:
     return parse_settings(config)
 
 
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, keys in the order they were written, and one encoder made once for
+    every compact answer (``json.dumps`` with options makes one per call)."""
+
+    sort_keys = False
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        self._compact = json.JSONEncoder(
+            default=self.default, ensure_ascii=self.ensure_ascii, separators=_COMPACT["separators"])
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if kwargs == _COMPACT:
+            return self._compact.encode(obj)
+        return super().dumps(obj, **kwargs)
+
+
+_COMPACT = {"separators": (",", ":")}
+
+
 def create_app(
     config: Settings | Mapping[str, Any] | None = None, *, clock: Clock | None = None
 ) -> Flask:
@@ -43,7 +65,7 @@ def create_app(
     configure_logging(settings.log_dir)
     app = Flask("a2e", static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=settings.security["max_request_bytes"])
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = JsonProvider(app)
     db = Database.from_url(
         settings.database_url,
         pool_size=settings.database["pool_size"],

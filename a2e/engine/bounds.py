@@ -21,11 +21,15 @@ STEP_RECORD_BYTES = 256
 _SCALAR_BYTES = {type(None): 4, bool: 5, int: 8, float: 12}
 
 
+#: Compact JSON, anything else as its ``str()`` (one encoder: making one per call costs more).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def json_size(value: Any) -> int:
     """The length of ``value`` as compact JSON (the C encoder: a transient copy of the text,
     cheaper than walking the value in Python); values nested too deeply for it are walked."""
     try:
-        return len(json.dumps(value, separators=(",", ":"), default=str))
+        return len(_COMPACT.encode(value))
     except (RecursionError, ValueError):
         return _walked_size(value)
 
