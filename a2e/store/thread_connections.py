@@ -51,7 +51,7 @@ def _close_in_process(pid: int, dbapi_conn: Any) -> None:
 
 
 class ThreadConnections:
-    """Hands each thread a cursor of its own autocommit connection to ``engine``'s database."""
+    """Hands each thread its own connection to ``engine``'s database (see the module)."""
 
     def __init__(self, engine: Engine, *, ping_after_idle_s: float,
                  prepare: Callable[[Any], None]) -> None:
@@ -77,10 +77,6 @@ class ThreadConnections:
             owned = self._local.owned = self._connect()
         owned.last_used = now
         return owned
-
-    def cursor(self) -> Any:
-        """The cursor of this thread's connection (:meth:`get`)."""
-        return self.get().cursor
 
     def discard(self) -> None:
         """Close and forget this thread's connection (it broke, or is about to be dropped)."""

@@ -63,20 +63,20 @@ def in_thread(call):
 
 def test_a_thread_keeps_one_autocommit_connection_and_others_get_their_own(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=60, prepare=own_connection_setup(pg.engine))
-    mine = connections.cursor()
-    assert connections.cursor() is mine and mine.connection.autocommit
-    assert in_thread(lambda: backend(connections.cursor())) != backend(mine)
+    mine = connections.get().cursor
+    assert connections.get().cursor is mine and mine.connection.autocommit
+    assert in_thread(lambda: backend(connections.get().cursor)) != backend(mine)
     connections.close_all()
 
 
 def test_a_connection_is_closed_with_its_thread_and_by_close_all(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=60, prepare=own_connection_setup(pg.engine))
-    other = in_thread(lambda: backend(connections.cursor()))
+    other = in_thread(lambda: backend(connections.get().cursor))
     assert gone(pg, other)
-    mine = backend(connections.cursor())
+    mine = backend(connections.get().cursor)
     connections.close_all()
     assert gone(pg, mine)
-    assert backend(connections.cursor()) != mine  # made anew on the next use
+    assert backend(connections.get().cursor) != mine  # made anew on the next use
     connections.close_all()
 
 
@@ -89,21 +89,21 @@ def test_dispose_closes_the_connections_of_run_statement(pg):
 
 def test_a_connection_that_died_while_idle_is_replaced_before_use(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=0, prepare=own_connection_setup(pg.engine))
-    first = backend(connections.cursor())
+    first = backend(connections.get().cursor)
     with pg.engine.connect() as killer:
         killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
-    assert backend(connections.cursor()) != first  # the ping found it dead; no error
+    assert backend(connections.get().cursor) != first  # the ping found it dead; no error
     connections.close_all()
 
 
 def _child_uses_its_own(connections: ThreadConnections, out) -> None:
-    out.put(backend(connections.cursor()))
+    out.put(backend(connections.get().cursor))
     connections.close_all()  # as a worker's dispose at exit: the parent's stays open
 
 
 def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
     connections = ThreadConnections(pg.engine, ping_after_idle_s=60, prepare=own_connection_setup(pg.engine))
-    parent = backend(connections.cursor())
+    parent = backend(connections.get().cursor)
     context = multiprocessing.get_context("fork")
     out = context.Queue()
     child = context.Process(target=_child_uses_its_own, args=(connections, out))
@@ -111,7 +111,7 @@ def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
     assert out.get(timeout=10) != parent
     child.join(10)
     assert child.exitcode == 0
-    assert backend(connections.cursor()) == parent  # still open and usable
+    assert backend(connections.get().cursor) == parent  # still open and usable
     connections.close_all()
 
 
