@@ -18,6 +18,12 @@ Calculate round → Calculate round), sent as ``POST /api/v1/workflows/execute``
   after 200 of warm-up (the upstream app in its own Python, ``upstream_server.py
   --in-process``). ``py-spy record --gil`` on ``python -m benchmarks.runpath
   --in-process`` shows where a2e's share goes.
+- **instructions per execute** (no goal): the same in-process request, counted by
+  ``valgrind --tool=callgrind`` over 60 calls after 60 of warm-up (the count is zeroed
+  and dumped around the loop, :func:`benchmarks.upstream_server.counted_loop`).
+  Instructions are not time, but the count repeats to within 0.1 % whatever else the
+  machine does, so it tells a small change apart where the timed rows cannot. Skipped
+  without valgrind (Debian: ``apt-get install valgrind``).
 - **server transactions per execute** (PostgreSQL): ``pg_stat_database.xact_commit +
   xact_rollback`` of the server's database over 200 sequential executes, after a
   warm-up and an idle pause (so the warm-up's counts are flushed), up to the server's
@@ -66,6 +72,7 @@ from benchmarks.common import (
     scratch_database,
     skipped,
 )
+from benchmarks.upstream_server import counted_loop
 from tests.serving import ServerProcess, free_port
 
 WORKFLOW = "\n".join(json.dumps(message) for message in (
@@ -336,6 +343,79 @@ def in_process(dialects_: list[str]) -> list[Figure]:
     return figures
 
 
+INSTRUCTION_WARM_UP, INSTRUCTION_CALLS = 60, 60
+
+
+def instructions_ours(dialect: str) -> None:
+    """The loop :func:`instruction_counts` counts, for a2e (in the child under callgrind)."""
+    with scratch_database(dialect, "a2e_bench_instructions") as url, \
+            tempfile.TemporaryDirectory(prefix="a2e-bench-instructions-") as logs:
+        db = Database.from_url(url)
+        with db.session(write=True) as session:
+            key = agent_queries.create_agent(session, "bench-instructions")
+        db.dispose()
+        app = bench_app(url, logs)
+        client = app.test_client()
+        headers = {"X-API-Key": key.api_key, "Content-Type": "application/json"}
+
+        def call() -> None:
+            response = client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"a2e instructions: {response.status_code} {response.json}")
+
+        counted_loop(call, INSTRUCTION_WARM_UP, INSTRUCTION_CALLS)
+        app.extensions["a2e"].db.dispose()
+
+
+def _under_callgrind(argv: list[str], work: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--cache-sim=no",
+         f"--callgrind-out-file={work / 'callgrind.%p'}", *argv],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def _counted(child: subprocess.Popen[bytes], work: Path, what: str) -> float:
+    """Instructions per call from the loop's dump in ``work``."""
+    _, err = child.communicate(timeout=3600)
+    dumps = list(work.glob("callgrind.*.1"))
+    if child.returncode != 0 or not dumps:
+        raise RuntimeError(f"{what} under callgrind failed: {err.decode()[-2000:]}")
+    summary = next(line for line in dumps[0].read_text().splitlines()
+                   if line.startswith("summary:"))
+    return int(summary.split()[1]) / INSTRUCTION_CALLS
+
+
+def instruction_counts(dialects_: list[str]) -> list[Figure]:
+    """Instructions per in-process execute of a2e on each dialect, and of the upstream
+    server when a checkout is given, the children counted side by side."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return [skipped("instructions per execute", "valgrind is not installed")]
+    checkout = os.environ.get("A2E_BENCH_UPSTREAM")
+    with tempfile.TemporaryDirectory(prefix="a2e-bench-callgrind-") as scratch:
+        children = {}
+        for dialect in dialects_:
+            work = Path(scratch, dialect)
+            work.mkdir()
+            children[dialect] = (work, _under_callgrind(
+                [sys.executable, "-m", "benchmarks.runpath", "--instructions", dialect], work))
+        if checkout:
+            work = Path(scratch, "upstream")
+            work.mkdir()
+            python = os.environ.get("A2E_BENCH_UPSTREAM_PYTHON", sys.executable)
+            children["upstream"] = (work, _under_callgrind(
+                [python, str(REPO / "benchmarks" / "upstream_server.py"), checkout,
+                 str(work / "server"), "--instructions", BODY,
+                 str(INSTRUCTION_WARM_UP), str(INSTRUCTION_CALLS)], work))
+        counts = {what: _counted(child, work, what) for what, (work, child) in children.items()}
+    theirs = counts.pop("upstream", None)
+    note = (f"callgrind, {INSTRUCTION_CALLS} calls after {INSTRUCTION_WARM_UP}; "
+            "no goal, repeatable where the timed rows are not")
+    return [Figure(f"instructions per in-process execute vs upstream ({dialect})",
+                   count / 1e6, "M instr", baseline=theirs / 1e6 if theirs else None, note=note)
+            for dialect, count in counts.items()]
+
+
 def _admin() -> psycopg.Connection:
     url = make_url(POSTGRES_SERVER).set(drivername="postgresql")
     return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
@@ -423,9 +503,12 @@ def run(quick: bool) -> list[Figure]:
         figures.append(lock_waits(seconds, rounds))
     if not quick:
         figures += in_process(dialects())
+        figures += instruction_counts(dialects())
     return figures
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--in-process"]:  # for a profiler: the in-process loop alone
         print(in_process_ours("sqlite"))
+    elif sys.argv[1:2] == ["--instructions"]:  # a child of instruction_counts
+        instructions_ours(sys.argv[2])

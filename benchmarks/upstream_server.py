@@ -12,15 +12,19 @@ fallbacks.
 
 With ``--in-process BODY`` instead of a port it serves nothing: it posts the execute
 request ``BODY`` through the app's Flask test client (200 warm-up calls, then 5 rounds of
-1,500) and prints the process CPU per call of each round, in µs, as a JSON list.
+1,500) and prints the process CPU per call of each round, in µs, as a JSON list. With
+``--instructions BODY WARM_UP CALLS``, run under callgrind, it posts it the same way in
+:func:`counted_loop` (the count of the calls alone, in callgrind's dump).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 OPERATIONS = ["GetCurrentDateTime", "Calculate"]
@@ -92,8 +96,35 @@ def set_up(checkout: str, workdir: str) -> tuple[object, str]:
     return a2e_server.app, key
 
 
+def counted_loop(call: Callable[[], object], warm_up: int, calls: int) -> None:
+    """``call`` ``warm_up`` times, then ``calls`` times with callgrind counting (this
+    process runs under ``valgrind --tool=callgrind``): its count is zeroed before the loop
+    and dumped after it, so the dump holds the loop alone."""
+    for _ in range(warm_up):
+        call()
+    subprocess.run(["callgrind_control", "-z", str(os.getpid())], check=True, capture_output=True)
+    for _ in range(calls):
+        call()
+    subprocess.run(["callgrind_control", "-d", "loop", str(os.getpid())], check=True,
+                   capture_output=True)
+
+
+def instructions(checkout: str, workdir: str, body: str, warm_up: int, calls: int) -> None:
+    """The execute request through the test client in :func:`counted_loop`."""
+    app, key = set_up(checkout, workdir)
+    client = app.test_client()
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+
+    def call() -> None:
+        assert client.post("/api/v1/workflows/execute", data=body, headers=headers).status_code == 200
+
+    counted_loop(call, warm_up, calls)
+
+
 if __name__ == "__main__":
     if sys.argv[3] == "--in-process":
         print(json.dumps(in_process(sys.argv[1], sys.argv[2], sys.argv[4])))
+    elif sys.argv[3] == "--instructions":
+        instructions(sys.argv[1], sys.argv[2], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     else:
         main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
