@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import random
 import sqlite3
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -192,6 +193,8 @@ class Database:
         self._thread_connections = ThreadConnections(
             engine, ping_after_idle_s=PING_AFTER_IDLE_S, prepare=own_connection_setup(engine))
         self._prepared: dict[tuple[ClauseElement, tuple[str, ...]], Prepared] = {}
+        #: SQLite: this process's writers on the run path, one at a time (see _one_writer).
+        self._writer = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -253,26 +256,28 @@ class Database:
         PostgreSQL: ``BEGIN`` … ``COMMIT``, the statements given to ``at_commit``
         pipelined with the ``COMMIT`` unless not ``pipelined``.
         SQLite: after the file check every transaction makes, ``BEGIN IMMEDIATE`` when
-        ``write`` (with the tight lock retry).
+        ``write``, one writer of this process at a time (:meth:`_one_writer`), writers
+        of other processes met with the tight lock retry.
         """
         conn, cursor, drop, busy_timeout_ms = self._driver_connection()
-        begin: Callable[[], Any] = (
-            functools.partial(_begin_immediate, conn, busy_timeout_ms, busy_handler=False)
-            if busy_timeout_ms is not None and write
-            else functools.partial(cursor.execute, "BEGIN")
-        )
-        tx = self._driver_tx(cursor, conn, drop, begin=begin,
-                             pipeline=conn if pipelined and pipelines_commit(self.engine)
-                             else None)
-        try:
-            yield tx
-            tx.commit()
-        except BaseException:
+        with self._one_writer(busy_timeout_ms if write else None) as left_ms:
+            begin: Callable[[], Any] = (
+                functools.partial(_begin_immediate, conn, left_ms, busy_handler=False)
+                if left_ms is not None
+                else functools.partial(cursor.execute, "BEGIN")
+            )
+            tx = self._driver_tx(cursor, conn, drop, begin=begin,
+                                 pipeline=conn if pipelined and pipelines_commit(self.engine)
+                                 else None)
             try:
-                tx.rollback()
-            except Exception:
-                drop()  # in an unknown state: never used again
-            raise
+                yield tx
+                tx.commit()
+            except BaseException:
+                try:
+                    tx.rollback()
+                except Exception:
+                    drop()  # in an unknown state: never used again
+                raise
 
     def driver_statement(
         self, statement: ClauseElement, values: Mapping[str, Any] | None = None
@@ -329,9 +334,33 @@ class Database:
             return cursor.execute(sql, params).fetchall()
 
         try:
-            return attempt() if busy_timeout_ms is None else retry_locked(busy_timeout_ms, attempt)
+            with self._one_writer(busy_timeout_ms) as left_ms:
+                return attempt() if left_ms is None else retry_locked(left_ms, attempt)
         except self.engine.dialect.loaded_dbapi.Error as exc:
             raise self._driver_error(sql, params, exc, conn, drop) from exc
+
+    @contextmanager
+    def _one_writer(self, busy_timeout_ms: int | None) -> Iterator[int | None]:
+        """On SQLite (``busy_timeout_ms`` given), hold this process's writer lock for the
+        block and give the milliseconds left of the busy timeout; elsewhere None.
+
+        SQLite lets one writer in at a time. Threads of one process that all retried
+        ``BEGIN IMMEDIATE`` would take the GIL from the one holding the lock at every
+        try; waiting on a lock of the process's own costs them nothing, and only writers
+        of other processes are met with the retry. Waiting longer than the busy timeout
+        is SQLite's own "database is locked".
+        """
+        if busy_timeout_ms is None:
+            yield None
+            return
+        started = time.monotonic()
+        if not self._writer.acquire(timeout=busy_timeout_ms / 1000):
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   sqlite3.OperationalError("database is locked"))
+        try:
+            yield max(0, busy_timeout_ms - int((time.monotonic() - started) * 1000))
+        finally:
+            self._writer.release()
 
     def _driver_error(
         self, sql: str, params: Any, exc: Exception, conn: Any,

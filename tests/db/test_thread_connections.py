@@ -146,3 +146,27 @@ def test_sqlite_driver_transaction_waits_for_a_writer_instead_of_failing(lite):
     finally:
         releaser.join()
         holder.close()
+
+
+def test_sqlite_threads_of_one_process_wait_their_turn_instead_of_retrying(lite):
+    begins: list[list[str]] = []
+
+    def writer(number: int) -> None:
+        sent: list[str] = []
+        begins.append(sent)
+        own = lite._thread_connections.get().dbapi_conn
+        own.set_trace_callback(sent.append)
+        with lite.driver_transaction() as tx:
+            tx.execute(insert(Agent).values(name=f"turn-{number}"))
+            time.sleep(0.05)  # holding SQLite's write lock while the others want it
+        own.set_trace_callback(None)
+
+    threads = [threading.Thread(target=writer, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [sent.count("BEGIN IMMEDIATE") for sent in begins] == [1, 1, 1, 1]
+    with lite.engine.connect() as conn:
+        names = set(conn.scalars(select(Agent.name)).all())
+    assert {f"turn-{number}" for number in range(4)} <= names
