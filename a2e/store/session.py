@@ -39,7 +39,6 @@ from a2e.store.sqlite_file import SqliteFile
 from a2e.store.thread_connections import ThreadConnections
 
 IMMEDIATE = "a2e_immediate"
-BUSY_TIMEOUT_MS = "a2e_busy_timeout_ms"
 T = TypeVar("T")
 #: How many compiled statements a Database keeps for its driver transactions.
 MAX_PREPARED = 512
@@ -47,6 +46,8 @@ MAX_PREPARED = 512
 PING_AFTER_IDLE_S = 1.0
 #: The file each SQLite engine opened (see :mod:`a2e.store.sqlite_file`).
 _SQLITE_FILES: weakref.WeakKeyDictionary[Engine, SqliteFile] = weakref.WeakKeyDictionary()
+#: Each SQLite engine's busy timeout (ms): how long a writer waits for the write lock.
+_BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int, file: SqliteFile | None) -> None:
@@ -54,7 +55,6 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, file: SqliteFile | N
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
         if file is not None:
             file.opened()
-        record.info[BUSY_TIMEOUT_MS] = busy_timeout_ms
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -167,6 +167,7 @@ def _sqlite_engine(url: URL, *, pool_size: int, busy_timeout_ms: int) -> Engine:
     file = SqliteFile(path) if path and path != ":memory:" and not path.startswith("file:") else None
     if file is not None:
         _SQLITE_FILES[engine] = file
+    _BUSY_TIMEOUTS[engine] = busy_timeout_ms
     _configure_sqlite(engine, busy_timeout_ms, file)
     return engine
 
@@ -193,7 +194,8 @@ class Database:
         self._thread_connections = ThreadConnections(
             engine, ping_after_idle_s=PING_AFTER_IDLE_S, prepare=own_connection_setup(engine))
         self._prepared: dict[tuple[ClauseElement, tuple[str, ...]], Prepared] = {}
-        #: SQLite: this process's writers on the run path, one at a time (see _one_writer).
+        #: SQLite: this process's writers, one at a time (see _one_writer); None elsewhere.
+        self._busy_timeout_ms = _BUSY_TIMEOUTS.get(engine)
         self._writer = threading.Lock()
 
     @classmethod
@@ -208,12 +210,14 @@ class Database:
     def session(self, *, write: bool = False, snapshot: bool = False) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on any exception.
 
-        ``write=True`` takes SQLite's write lock at BEGIN (no effect on PostgreSQL).
+        ``write=True`` takes SQLite's write lock at BEGIN, one writer of this process at
+        a time (:meth:`_one_writer`; no effect on PostgreSQL).
         ``snapshot=True``: every statement reads the same snapshot of the database
         (figures read in several statements agree with each other).
         Hot paths of one statement use :meth:`connection` instead.
         """
-        with self._sessions() as session:
+        with self._one_writer(self._busy_timeout_ms if write else None), \
+                self._sessions() as session:
             if write and locks_for_writing_at_begin(self.dialect):
                 session.connection(execution_options={IMMEDIATE: True})
             elif snapshot and (level := snapshot_isolation(self.dialect)) is not None:
@@ -236,7 +240,8 @@ class Database:
         PostgreSQL it then runs in autocommit mode, one round trip instead of three
         (``BEGIN``, the statement, ``COMMIT``), with the same all-or-nothing outcome.
         """
-        with self.engine.connect() as conn:
+        with self._one_writer(self._busy_timeout_ms if write else None), \
+                self.engine.connect() as conn:
             if single_statement and autocommits_single_statements(self.dialect):
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
                 return
@@ -297,7 +302,7 @@ class Database:
         self.check_file()
         owned = self._thread_connections.get()
         return (owned.dbapi_conn, owned.cursor, self._thread_connections.discard,
-                owned.info.get(BUSY_TIMEOUT_MS))
+                self._busy_timeout_ms)
 
     def _driver_tx(self, cursor: Any, conn: Any, drop: Callable[[], None], *,
                    begin: Callable[[], Any], pipeline: Any = None) -> DriverTransaction:
@@ -348,7 +353,8 @@ class Database:
         ``BEGIN IMMEDIATE`` would take the GIL from the one holding the lock at every
         try; waiting on a lock of the process's own costs them nothing, and only writers
         of other processes are met with the retry. Waiting longer than the busy timeout
-        is SQLite's own "database is locked".
+        is SQLite's own "database is locked". Not reentrant: a writer never opens a
+        second write transaction in its thread (SQLite would refuse it the file lock).
         """
         if busy_timeout_ms is None:
             yield None

@@ -28,12 +28,10 @@ from sqlalchemy import Engine
 
 
 class Owned:
-    """A thread's connection; closing it is a no-op outside the process that made it.
-    ``info`` is its pool record's (what the engine's connect events noted)."""
+    """A thread's connection; closing it is a no-op outside the process that made it."""
 
-    def __init__(self, dbapi_conn: Any, info: dict[str, Any]) -> None:
+    def __init__(self, dbapi_conn: Any) -> None:
         self.dbapi_conn = dbapi_conn
-        self.info = info
         self.cursor = dbapi_conn.cursor()  # reused: a new cursor per statement costs more
         self.pid = os.getpid()
         self.last_used = time.monotonic()
@@ -96,10 +94,9 @@ class ThreadConnections:
     def _connect(self) -> Owned:
         pooled = self.engine.raw_connection()
         dbapi_conn = pooled.driver_connection
-        info = dict(pooled.info)
         pooled.detach()  # ours now: the pool neither counts nor resets nor closes it
         self.prepare(dbapi_conn)
-        owned = Owned(dbapi_conn, info)
+        owned = Owned(dbapi_conn)
         with self._lock:
             self._all.add(owned)
         return owned
