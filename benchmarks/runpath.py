@@ -49,6 +49,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,8 +292,10 @@ def side_by_side(dialect: str, seconds: float, rounds: int) -> list[Figure]:
 IN_PROCESS_WARM_UP, IN_PROCESS_ROUNDS, IN_PROCESS_CALLS = 200, 5, 1500
 
 
-def in_process_ours(dialect: str) -> list[float]:
-    """CPU µs per execute of a2e through Flask's test client, per round."""
+@contextmanager
+def executing(dialect: str) -> Iterator[Callable[[], None]]:
+    """A call that posts the execute request to a2e through Flask's test client (on a
+    scratch database, one agent), raising unless it succeeds."""
     with scratch_database(dialect, "a2e_bench_inprocess") as url, \
             tempfile.TemporaryDirectory(prefix="a2e-bench-inprocess-") as logs:
         db = Database.from_url(url)
@@ -301,17 +305,29 @@ def in_process_ours(dialect: str) -> list[float]:
         app = bench_app(url, logs)
         client = app.test_client()
         headers = {"X-API-Key": key.api_key, "Content-Type": "application/json"}
-        for _ in range(IN_PROCESS_WARM_UP):
+
+        def call() -> None:
             response = client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
             if response.status_code != 200:
                 raise RuntimeError(f"a2e in-process: {response.status_code} {response.json}")
+
+        try:
+            yield call
+        finally:
+            app.extensions["a2e"].db.dispose()
+
+
+def in_process_ours(dialect: str) -> list[float]:
+    """CPU µs per execute of a2e through Flask's test client, per round."""
+    with executing(dialect) as call:
+        for _ in range(IN_PROCESS_WARM_UP):
+            call()
         rounds = []
         for _ in range(IN_PROCESS_ROUNDS):
             start = time.process_time()
             for _ in range(IN_PROCESS_CALLS):
-                client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
+                call()
             rounds.append((time.process_time() - start) / IN_PROCESS_CALLS * 1e6)
-        app.extensions["a2e"].db.dispose()
         return rounds
 
 
@@ -348,23 +364,8 @@ INSTRUCTION_WARM_UP, INSTRUCTION_CALLS = 60, 60
 
 def instructions_ours(dialect: str) -> None:
     """The loop :func:`instruction_counts` counts, for a2e (in the child under callgrind)."""
-    with scratch_database(dialect, "a2e_bench_instructions") as url, \
-            tempfile.TemporaryDirectory(prefix="a2e-bench-instructions-") as logs:
-        db = Database.from_url(url)
-        with db.session(write=True) as session:
-            key = agent_queries.create_agent(session, "bench-instructions")
-        db.dispose()
-        app = bench_app(url, logs)
-        client = app.test_client()
-        headers = {"X-API-Key": key.api_key, "Content-Type": "application/json"}
-
-        def call() -> None:
-            response = client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
-            if response.status_code != 200:
-                raise RuntimeError(f"a2e instructions: {response.status_code} {response.json}")
-
+    with executing(dialect) as call:
         counted_loop(call, INSTRUCTION_WARM_UP, INSTRUCTION_CALLS)
-        app.extensions["a2e"].db.dispose()
 
 
 def _under_callgrind(argv: list[str], work: Path) -> subprocess.Popen[bytes]:
