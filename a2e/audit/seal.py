@@ -86,13 +86,15 @@ class Sealer:
                 threading.Event().wait(0.05)
 
     def _seal_batch(self) -> tuple[int, bool]:
-        with self.db.connection(write=True) as conn:
-            if not queries.try_lock_sealer(conn):
+        """One batch in one transaction on the driver's connection; on PostgreSQL its
+        seals travel with the ``COMMIT``."""
+        with self.db.driver_transaction() as tx:
+            if not queries.try_lock_sealer(tx):
                 return 0, False
-            pending = queries.read_pending(conn, self.batch)
+            pending = queries.read_pending(tx, self.batch)
             if not pending:
                 return 0, True
-            head = queries.read_head(conn)
+            head = queries.read_head(tx)
             if head is not None and not head_verifies(self.key, head):
                 raise ChainKeyMismatch(
                     f"audit event {head.id} (the chain head) does not verify under this "
@@ -105,7 +107,7 @@ class Sealer:
                 digest = chain_hash(self.key, prev_hash, row_of(event, seq=seq))
                 sealed.append({"id": event.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
                 prev_hash = digest
-            queries.seal_rows(conn, sealed)
+            queries.seal_rows(tx.tail, sealed)
             return len(sealed), True
 
 

@@ -169,10 +169,11 @@ def _json_array_length_postgresql(
     return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
 
 
-def try_advisory_xact_lock(conn: Session | Connection, key: int) -> bool:
+def try_advisory_xact_lock(conn: Any, key: int) -> bool:
     """Take PostgreSQL's advisory lock ``key`` until the transaction ends, without waiting:
     whether it was free. On SQLite the write transaction already excludes every other
-    writer, so it is always True."""
+    writer, so it is always True. ``conn``: a session, a Core connection or a driver
+    transaction (``a2e.store.driver``)."""
     if not by_dialect(conn, postgresql=True, sqlite=False):
         return True
     return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))

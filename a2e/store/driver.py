@@ -64,15 +64,18 @@ class Prepared:
             for name in (compiled.positiontup if self._positional else self._processors)
         ]
         self._row: type[tuple[Any, ...]] | None = None
-        self._results: list[_Processor] = []
+        #: (position, processor) of the returned columns whose type processes values.
+        self._results: list[tuple[int, _Processor]] = []
         # What a SELECT, or a RETURNING, gives back.
         columns = list(statement.selected_columns if isinstance(statement, Select)
                        else getattr(statement, "exported_columns", ()))
         if columns:
             self._row = namedtuple(  # type: ignore[misc]
                 "Row", [str(column.key) for column in columns], rename=True)
-            self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                             for column in columns]
+            processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                          for column in columns]
+            self._results = [(position, process) for position, process in enumerate(processors)
+                             if process is not None]
 
     def bind(self, values: Values) -> Sequence[Any] | dict[str, Any]:
         """``values`` (by bind name) in the driver's style."""
@@ -92,9 +95,15 @@ class Prepared:
         if self._row is None:
             return raw
         make, processors = self._row, self._results
-        return [make(*(value if process is None else process(value)
-                       for process, value in zip(processors, row, strict=True)))
-                for row in raw]
+        if not processors:
+            return [make(*row) for row in raw]
+        made = []
+        for row in raw:
+            values = list(row)
+            for position, process in processors:
+                values[position] = process(values[position])
+            made.append(make(*values))
+        return made
 
 
 class Refused(Exception):
@@ -170,10 +179,13 @@ class DriverTransaction:
         wrap_error: Callable[[str, Any, Exception], Exception],
         driver_error: type[Exception],
         *,
+        dialect: Dialect,
         begin: Callable[[], Any],
         pipeline: Any = None,
         drop: Callable[[], None] | None = None,
     ) -> None:
+        #: The dialect its statements are compiled for (what ``a2e.store.dialect`` asks).
+        self.dialect = dialect
         self._cursor = cursor
         self._prepare = prepare
         self._wrap_error = wrap_error

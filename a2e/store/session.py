@@ -309,7 +309,8 @@ class Database:
         return DriverTransaction(
             cursor, self._prepare,
             lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
-            self.engine.dialect.loaded_dbapi.Error, begin=begin, pipeline=pipeline, drop=drop,
+            self.engine.dialect.loaded_dbapi.Error, dialect=self.engine.dialect, begin=begin,
+            pipeline=pipeline, drop=drop,
         )
 
     def _prepare(self, statement: ClauseElement, keys: tuple[str, ...]) -> Prepared:

@@ -95,18 +95,23 @@ def lock_throttle(session: Session, address: str | None) -> None:
 _COLUMNS = list(_TABLE.c)
 
 
+_READ_HEAD = (
+    select(*_COLUMNS).where(_TABLE.c.seq.is_not(None)).order_by(_TABLE.c.seq.desc()).limit(1)
+)
+_READ_PENDING = (
+    select(*_COLUMNS).where(_TABLE.c.hash.is_(None)).order_by(_TABLE.c.id)
+    .limit(bindparam("row_limit"))
+)
+
+
 def read_head(conn: Executor) -> Any:
     """The last sealed event of the chain (a row), or None."""
-    return conn.execute(
-        select(*_COLUMNS).where(_TABLE.c.seq.is_not(None)).order_by(_TABLE.c.seq.desc()).limit(1)
-    ).first()
+    return conn.execute(_READ_HEAD).first()
 
 
 def read_pending(conn: Executor, limit: int) -> Sequence[Any]:
     """Unsealed events in id order (rows)."""
-    return conn.execute(
-        select(*_COLUMNS).where(_TABLE.c.hash.is_(None)).order_by(_TABLE.c.id).limit(limit)
-    ).all()
+    return conn.execute(_READ_PENDING, {"row_limit": limit}).all()
 
 
 def count_pending(conn: Executor) -> int:
