@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 
 class Owned:
@@ -92,7 +93,14 @@ class ThreadConnections:
             owned.close()
 
     def _connect(self) -> Owned:
-        pooled = self.engine.raw_connection()
+        """A new connection; a database that cannot be reached raises SQLAlchemy's error
+        (as ``engine.connect()`` would), not the driver's."""
+        dialect = self.engine.dialect
+        try:
+            pooled = self.engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from exc
         dbapi_conn = pooled.driver_connection
         pooled.detach()  # ours now: the pool neither counts nor resets nor closes it
         self.prepare(dbapi_conn)

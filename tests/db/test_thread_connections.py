@@ -10,6 +10,7 @@ import time
 
 import pytest
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import OperationalError
 
 from a2e.store.models import Agent
 
@@ -170,3 +171,14 @@ def test_sqlite_threads_of_one_process_wait_their_turn_instead_of_retrying(lite)
     with lite.engine.connect() as conn:
         names = set(conn.scalars(select(Agent.name)).all())
     assert {f"turn-{number}" for number in range(4)} <= names
+
+
+def test_a_database_that_cannot_be_reached_raises_sqlalchemys_error():
+    unreachable = Database.from_url("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    try:
+        with pytest.raises(OperationalError):
+            unreachable.driver_statement(select(Agent.id))
+        with pytest.raises(OperationalError):
+            unreachable.run_statement("SELECT 1", {})
+    finally:
+        unreachable.dispose()
