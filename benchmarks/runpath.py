@@ -20,7 +20,9 @@ Calculate round → Calculate round), sent as ``POST /api/v1/workflows/execute``
   --in-process`` shows where a2e's share goes.
 - **instructions per execute** (no goal): the same in-process request, counted by
   ``valgrind --tool=callgrind`` over 60 calls after 60 of warm-up (the count is zeroed
-  and dumped around the loop, :func:`benchmarks.upstream_server.counted_loop`).
+  and dumped around the loop, :func:`benchmarks.upstream_server.counted_loop`); and
+  per audit event the sealer chains (one ``seal_pending`` of 300 events that executes
+  left pending: background work every execute brings).
   Instructions are not time, but the count repeats to within 0.1 % whatever else the
   machine does, so it tells a small change apart where the timed rows cannot. Skipped
   without valgrind (Debian: ``apt-get install valgrind``).
@@ -56,6 +58,7 @@ from pathlib import Path
 
 import psycopg
 import requests
+from flask import Flask
 from sqlalchemy.engine import make_url
 
 from a2e.store.queries import agents as agent_queries
@@ -293,10 +296,10 @@ IN_PROCESS_WARM_UP, IN_PROCESS_ROUNDS, IN_PROCESS_CALLS = 200, 5, 1500
 
 
 @contextmanager
-def executing(dialect: str) -> Iterator[Callable[[], None]]:
-    """A call that posts the execute request to a2e through Flask's test client (on a
-    scratch database, one agent), raising unless it succeeds."""
-    with scratch_database(dialect, "a2e_bench_inprocess") as url, \
+def executing(dialect: str, name: str) -> Iterator[tuple[Callable[[], None], Flask]]:
+    """A call that posts the execute request to a2e through Flask's test client (on the
+    scratch database ``name``, one agent), raising unless it succeeds; and the app."""
+    with scratch_database(dialect, name) as url, \
             tempfile.TemporaryDirectory(prefix="a2e-bench-inprocess-") as logs:
         db = Database.from_url(url)
         with db.session(write=True) as session:
@@ -312,14 +315,14 @@ def executing(dialect: str) -> Iterator[Callable[[], None]]:
                 raise RuntimeError(f"a2e in-process: {response.status_code} {response.json}")
 
         try:
-            yield call
+            yield call, app
         finally:
             app.extensions["a2e"].db.dispose()
 
 
 def in_process_ours(dialect: str) -> list[float]:
     """CPU µs per execute of a2e through Flask's test client, per round."""
-    with executing(dialect) as call:
+    with executing(dialect, "a2e_bench_inprocess") as (call, _):
         for _ in range(IN_PROCESS_WARM_UP):
             call()
         rounds = []
@@ -360,12 +363,27 @@ def in_process(dialects_: list[str]) -> list[Figure]:
 
 
 INSTRUCTION_WARM_UP, INSTRUCTION_CALLS = 60, 60
+#: Audit events the sealer's count is taken over.
+SEALED_EVENTS = 300
 
 
 def instructions_ours(dialect: str) -> None:
     """The loop :func:`instruction_counts` counts, for a2e (in the child under callgrind)."""
-    with executing(dialect) as call:
+    with executing(dialect, "a2e_bench_instructions") as (call, _):
         counted_loop(call, INSTRUCTION_WARM_UP, INSTRUCTION_CALLS)
+
+
+def instructions_sealing(dialect: str) -> None:
+    """What :func:`instruction_counts` counts of the sealer: one ``seal_pending`` of the
+    :data:`SEALED_EVENTS` events that executes left pending (in the child under callgrind)."""
+    with executing(dialect, "a2e_bench_sealing") as (call, app):
+        sealer = app.extensions["a2e"].services.sealer.sealer
+        for _ in range(INSTRUCTION_WARM_UP):
+            call()
+        sealer.seal_pending(wait=True)
+        for _ in range(SEALED_EVENTS // 2):  # an execute writes run.started and run.finished
+            call()
+        counted_loop(lambda: sealer.seal_pending(wait=True), 0, 1)
 
 
 def _under_callgrind(argv: list[str], work: Path) -> subprocess.Popen[bytes]:
@@ -376,20 +394,21 @@ def _under_callgrind(argv: list[str], work: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _counted(child: subprocess.Popen[bytes], work: Path, what: str) -> float:
-    """Instructions per call from the loop's dump in ``work``."""
+def _counted(child: subprocess.Popen[bytes], work: Path, what: str, per: int) -> float:
+    """Instructions per one of ``per`` from the loop's dump in ``work``."""
     _, err = child.communicate(timeout=3600)
     dumps = list(work.glob("callgrind.*.1"))
     if child.returncode != 0 or not dumps:
         raise RuntimeError(f"{what} under callgrind failed: {err.decode()[-2000:]}")
     summary = next(line for line in dumps[0].read_text().splitlines()
                    if line.startswith("summary:"))
-    return int(summary.split()[1]) / INSTRUCTION_CALLS
+    return int(summary.split()[1]) / per
 
 
 def instruction_counts(dialects_: list[str]) -> list[Figure]:
     """Instructions per in-process execute of a2e on each dialect, and of the upstream
-    server when a checkout is given, the children counted side by side."""
+    server when a checkout is given, and per event a2e's sealer chains, the children
+    counted side by side."""
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         return [skipped("instructions per execute", "valgrind is not installed")]
     checkout = os.environ.get("A2E_BENCH_UPSTREAM")
@@ -400,6 +419,11 @@ def instruction_counts(dialects_: list[str]) -> list[Figure]:
             work.mkdir()
             children[dialect] = (work, _under_callgrind(
                 [sys.executable, "-m", "benchmarks.runpath", "--instructions", dialect], work))
+            work = Path(scratch, f"seal-{dialect}")
+            work.mkdir()
+            children[f"seal-{dialect}"] = (work, _under_callgrind(
+                [sys.executable, "-m", "benchmarks.runpath", "--seal-instructions", dialect],
+                work))
         if checkout:
             work = Path(scratch, "upstream")
             work.mkdir()
@@ -408,13 +432,22 @@ def instruction_counts(dialects_: list[str]) -> list[Figure]:
                 [python, str(REPO / "benchmarks" / "upstream_server.py"), checkout,
                  str(work / "server"), "--instructions", BODY,
                  str(INSTRUCTION_WARM_UP), str(INSTRUCTION_CALLS)], work))
-        counts = {what: _counted(child, work, what) for what, (work, child) in children.items()}
+        counts = {what: _counted(child, work, what,
+                                 SEALED_EVENTS if what.startswith("seal-") else INSTRUCTION_CALLS)
+                  for what, (work, child) in children.items()}
     theirs = counts.pop("upstream", None)
     note = (f"callgrind, {INSTRUCTION_CALLS} calls after {INSTRUCTION_WARM_UP}; "
             "no goal, repeatable where the timed rows are not")
-    return [Figure(f"instructions per in-process execute vs upstream ({dialect})",
-                   count / 1e6, "M instr", baseline=theirs / 1e6 if theirs else None, note=note)
-            for dialect, count in counts.items()]
+    figures = [Figure(f"instructions per in-process execute vs upstream ({dialect})",
+                      counts[dialect] / 1e6, "M instr",
+                      baseline=theirs / 1e6 if theirs else None, note=note)
+               for dialect in dialects_]
+    figures += [Figure(f"instructions per audit event sealed ({dialect})",
+                       counts[f"seal-{dialect}"] / 1e3, "k instr",
+                       note=f"callgrind, one seal of {SEALED_EVENTS} pending events "
+                            "(two per execute); no goal")
+                for dialect in dialects_]
+    return figures
 
 
 def _admin() -> psycopg.Connection:
@@ -513,3 +546,5 @@ if __name__ == "__main__":
         print(in_process_ours("sqlite"))
     elif sys.argv[1:2] == ["--instructions"]:  # a child of instruction_counts
         instructions_ours(sys.argv[2])
+    elif sys.argv[1:2] == ["--seal-instructions"]:  # a child of instruction_counts
+        instructions_sealing(sys.argv[2])
