@@ -22,10 +22,10 @@ Calculate round → Calculate round), sent as ``POST /api/v1/workflows/execute``
   ``valgrind --tool=callgrind`` over 60 calls after 60 of warm-up (the count is zeroed
   and dumped around the loop, :func:`benchmarks.upstream_server.counted_loop`); and
   per audit event the sealer chains (one ``seal_pending`` of 300 events that executes
-  left pending: background work every execute brings).
-  Instructions are not time, but the count repeats to within 0.1 % whatever else the
-  machine does, so it tells a small change apart where the timed rows cannot. Skipped
-  without valgrind (Debian: ``apt-get install valgrind``).
+  left pending: background work every execute brings). Instructions are not time, but
+  the count repeats to within about half a percent whatever else the machine does, so
+  it tells a small change apart where the timed rows cannot. Skipped without valgrind
+  (Debian: ``apt-get install valgrind``).
 - **server transactions per execute** (PostgreSQL): ``pg_stat_database.xact_commit +
   xact_rollback`` of the server's database over 200 sequential executes, after a
   warm-up and an idle pause (so the warm-up's counts are flushed), up to the server's
