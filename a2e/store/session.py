@@ -194,7 +194,7 @@ class Database:
         self._thread_connections = ThreadConnections(
             engine, ping_after_idle_s=PING_AFTER_IDLE_S, prepare=own_connection_setup(engine))
         self._prepared: dict[tuple[ClauseElement, tuple[str, ...]], Prepared] = {}
-        #: SQLite: this process's writers, one at a time (see _one_writer); None elsewhere.
+        #: SQLite's busy timeout (None on PostgreSQL), and the lock its writers take turns on.
         self._busy_timeout_ms = _BUSY_TIMEOUTS.get(engine)
         self._writer = threading.Lock()
 
@@ -216,8 +216,7 @@ class Database:
         (figures read in several statements agree with each other).
         Hot paths of one statement use :meth:`connection` instead.
         """
-        with self._one_writer(self._busy_timeout_ms if write else None), \
-                self._sessions() as session:
+        with self._one_writer(write), self._sessions() as session:
             if write and locks_for_writing_at_begin(self.dialect):
                 session.connection(execution_options={IMMEDIATE: True})
             elif snapshot and (level := snapshot_isolation(self.dialect)) is not None:
@@ -240,8 +239,7 @@ class Database:
         PostgreSQL it then runs in autocommit mode, one round trip instead of three
         (``BEGIN``, the statement, ``COMMIT``), with the same all-or-nothing outcome.
         """
-        with self._one_writer(self._busy_timeout_ms if write else None), \
-                self.engine.connect() as conn:
+        with self._one_writer(write), self.engine.connect() as conn:
             if single_statement and autocommits_single_statements(self.dialect):
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
                 return
@@ -264,8 +262,8 @@ class Database:
         ``write``, one writer of this process at a time (:meth:`_one_writer`), writers
         of other processes met with the tight lock retry.
         """
-        conn, cursor, drop, busy_timeout_ms = self._driver_connection()
-        with self._one_writer(busy_timeout_ms if write else None) as left_ms:
+        conn, cursor, drop = self._driver_connection()
+        with self._one_writer(write) as left_ms:
             begin: Callable[[], Any] = (
                 functools.partial(_begin_immediate, conn, left_ms, busy_handler=False)
                 if left_ms is not None
@@ -290,19 +288,18 @@ class Database:
         """One Core statement that only reads, in a transaction of its own on the thread's
         own driver connection (autocommit: one round trip on PostgreSQL). For the
         per-request reads on the run path (the key lookup)."""
-        conn, cursor, drop, busy_timeout_ms = self._driver_connection()
+        conn, cursor, drop = self._driver_connection()
         tx = self._driver_tx(cursor, conn, drop, begin=_nothing)
-        if busy_timeout_ms is None:
+        if self._busy_timeout_ms is None:
             return tx.execute(statement, values)
-        return retry_locked(busy_timeout_ms, lambda: tx.execute(statement, values))
+        return retry_locked(self._busy_timeout_ms, lambda: tx.execute(statement, values))
 
-    def _driver_connection(self) -> tuple[Any, Any, Callable[[], None], int | None]:
-        """(this thread's driver connection, its cursor, how to drop it, SQLite's busy
-        timeout or None), after the SQLite file check."""
+    def _driver_connection(self) -> tuple[Any, Any, Callable[[], None]]:
+        """(this thread's driver connection, its cursor, how to drop it), after the SQLite
+        file check."""
         self.check_file()
         owned = self._thread_connections.get()
-        return (owned.dbapi_conn, owned.cursor, self._thread_connections.discard,
-                self._busy_timeout_ms)
+        return owned.dbapi_conn, owned.cursor, self._thread_connections.discard
 
     def _driver_tx(self, cursor: Any, conn: Any, drop: Callable[[], None], *,
                    begin: Callable[[], Any], pipeline: Any = None) -> DriverTransaction:
@@ -334,21 +331,21 @@ class Database:
         tight retry as ``BEGIN IMMEDIATE``. Driver errors leave as SQLAlchemy's
         :class:`DBAPIError`, and a connection found broken is never used again.
         """
-        conn, cursor, drop, busy_timeout_ms = self._driver_connection()
+        conn, cursor, drop = self._driver_connection()
 
         def attempt() -> list[Any]:
             return cursor.execute(sql, params).fetchall()
 
         try:
-            with self._one_writer(busy_timeout_ms) as left_ms:
+            with self._one_writer(True) as left_ms:
                 return attempt() if left_ms is None else retry_locked(left_ms, attempt)
         except self.engine.dialect.loaded_dbapi.Error as exc:
             raise self._driver_error(sql, params, exc, conn, drop) from exc
 
     @contextmanager
-    def _one_writer(self, busy_timeout_ms: int | None) -> Iterator[int | None]:
-        """On SQLite (``busy_timeout_ms`` given), hold this process's writer lock for the
-        block and give the milliseconds left of the busy timeout; elsewhere None.
+    def _one_writer(self, write: bool) -> Iterator[int | None]:
+        """For a write on SQLite, hold this process's writer lock for the block and give
+        the milliseconds left of the busy timeout; None otherwise (and on PostgreSQL).
 
         SQLite lets one writer in at a time. Threads of one process that all retried
         ``BEGIN IMMEDIATE`` would take the GIL from the one holding the lock at every
@@ -357,7 +354,8 @@ class Database:
         is SQLite's own "database is locked". Not reentrant: a writer never opens a
         second write transaction in its thread (SQLite would refuse it the file lock).
         """
-        if busy_timeout_ms is None:
+        busy_timeout_ms = self._busy_timeout_ms
+        if not write or busy_timeout_ms is None:
             yield None
             return
         started = time.monotonic()

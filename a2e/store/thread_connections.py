@@ -33,15 +33,17 @@ class Owned:
 
     def __init__(self, dbapi_conn: Any) -> None:
         self.dbapi_conn = dbapi_conn
+        #: psycopg says when a connection is closed or broken; sqlite3 never breaks.
+        self._says_broken = hasattr(dbapi_conn, "broken")
         self.cursor = dbapi_conn.cursor()  # reused: a new cursor per statement costs more
         self.pid = os.getpid()
         self.last_used = time.monotonic()
         self.close = weakref.finalize(self, _close_in_process, self.pid, dbapi_conn)
 
     def usable(self) -> bool:
-        conn = self.dbapi_conn  # psycopg says when it is closed or broken; sqlite3 never breaks
+        conn = self.dbapi_conn
         return self.pid == os.getpid() and not (
-            getattr(conn, "closed", False) or getattr(conn, "broken", False))
+            self._says_broken and (conn.closed or conn.broken))
 
 
 def _close_in_process(pid: int, dbapi_conn: Any) -> None:
