@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,28 @@ class JsonFormatter(jsonlogger.JsonFormatter):
             log_data["stack"] = message_dict["stack_info"]
 
 
+class RotatingFile(logging.handlers.RotatingFileHandler):
+    """The standard size-rotating handler, minus its two ``stat`` calls per record (whether
+    the path is a regular file, which only one of those may roll over): that is looked up
+    once, whenever the file is opened."""
+
+    _regular = True
+
+    def _open(self) -> Any:
+        stream = super()._open()
+        self._regular = os.path.isfile(self.baseFilename)
+        return stream
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:
+        if self.stream is None:
+            self.stream = self._open()
+        if self.maxBytes <= 0 or not self._regular:
+            return False
+        line = f"{self.format(record)}\n"
+        self.stream.seek(0, 2)  # the file's end, wherever other processes' lines took it
+        return self.stream.tell() + len(line) >= self.maxBytes
+
+
 def configure_logging(log_dir: str, level: int = logging.INFO) -> None:
     """Send the ``a2e`` loggers to the rotating file and stderr (idempotent)."""
     root = logging.getLogger("a2e")
@@ -61,7 +84,7 @@ def configure_logging(log_dir: str, level: int = logging.INFO) -> None:
         handler.close()
     Path(log_dir).mkdir(parents=True, exist_ok=True)
     formatter = JsonFormatter()
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = RotatingFile(
         Path(log_dir) / "a2e.log", maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
     )
     stream_handler = logging.StreamHandler()

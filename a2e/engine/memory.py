@@ -77,6 +77,9 @@ class MemoryResultCache:
         self._clock = clock or SystemClock()
         self.entries: dict[tuple[AgentId, str], CacheHit] = {}
 
+    def keeps(self, op_type: str) -> bool:
+        return True
+
     def get(self, agent_id: AgentId, op_type: str, key_material: Any) -> CacheHit | None:
         hit = self.entries.get((agent_id, cache_key(op_type, key_material)))
         return None if hit is None else CacheHit(copy.deepcopy(hit.value), hit.cached_at)

@@ -189,6 +189,10 @@ class ResultCache(Protocol):
     config (credential references unresolved, so no secret) and the input data it reads;
     hash it with :func:`cache_key`. The TTL per type is the cache's business."""
 
+    def keeps(self, op_type: str) -> bool:
+        """Whether results of ``op_type`` are cached at all (the runner builds no key
+        material for the others)."""
+
     def get(self, agent_id: AgentId, op_type: str, key_material: Any) -> CacheHit | None: ...
 
     def put(self, agent_id: AgentId, op_type: str, key_material: Any, value: Any) -> None: ...

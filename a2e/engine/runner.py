@@ -340,11 +340,13 @@ class _Run:
 
         The config as written and as resolved (templates and path references), credential
         values only as hashes, and the input data the operation reads. Whether a step is
-        cached at all is its spec's policy (:meth:`~a2e.protocol.catalog.OpSpec.caches`).
+        cached at all is its spec's policy (:meth:`~a2e.protocol.catalog.OpSpec.caches`)
+        and the cache's (:meth:`~a2e.engine.ports.ResultCache.keeps`).
         """
         config = op.config
         spec = self.runner.catalog[op.op_type]
-        if self.runner.cache is None or not spec.caches(config):
+        cache = self.runner.cache
+        if cache is None or not spec.caches(config) or not cache.keeps(op.op_type):
             return None
         options = {k: v for k, v in config.items() if k not in NON_KEY_OPTIONS}
         try:

@@ -110,6 +110,9 @@ class SqlResultCache:
 
     # -- the port
 
+    def keeps(self, op_type: str) -> bool:
+        return self.policy.ttl(op_type) > 0
+
     def get(self, agent_id: AgentId, op_type: str, key_material: Any) -> CacheHit | None:
         if self.policy.ttl(op_type) <= 0:
             return None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+
+import pytest
 
 from a2e.logs import configure_logging
 
@@ -40,3 +43,36 @@ def test_a_plain_line_has_no_traceback_and_only_known_fields(tmp_path):
     (line,) = _lines(tmp_path)
     assert set(line) == {"ts", "level", "logger", "message", "status"}
     assert line["message"] == "run done"
+
+
+def _record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("a2e.test", logging.INFO, __file__, 1, message, None, None)
+
+
+def test_the_log_file_rolls_over_at_its_size_without_a_stat_per_record(tmp_path, monkeypatch):
+    from a2e.logs import JsonFormatter, RotatingFile
+
+    handler = RotatingFile(tmp_path / "a2e.log", maxBytes=1000, backupCount=2, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    try:
+        handler.emit(_record("opened"))
+        with monkeypatch.context() as patched:  # the decision alone touches no path
+            patched.setattr(os, "stat", lambda *a, **k: pytest.fail("a stat per record"))
+            assert not handler.shouldRollover(_record("short"))
+            assert handler.shouldRollover(_record("x" * 1000))
+        for n in range(30):
+            handler.emit(_record(f"line {n}"))
+    finally:
+        handler.close()
+    assert (tmp_path / "a2e.log.1").exists()
+    assert (tmp_path / "a2e.log").stat().st_size < 1000
+
+
+def test_a_log_path_that_is_no_regular_file_never_rolls_over(tmp_path):
+    from a2e.logs import RotatingFile
+
+    handler = RotatingFile(os.devnull, maxBytes=10, backupCount=1)
+    try:
+        assert not handler.shouldRollover(_record("x" * 100))
+    finally:
+        handler.close()

@@ -122,6 +122,25 @@ def test_cacheable_results_are_cached_unless_disabled(items, clock, make_runner,
     assert run_workflow([uncached], runner=runner).steps[0]["cached"] is False
 
 
+class _KeepsNothing(MemoryResultCache):
+    """A cache that keeps no type: the runner should neither ask nor tell it anything."""
+
+    def keeps(self, op_type):
+        return False
+
+    def get(self, *args):
+        raise AssertionError("asked a cache that keeps nothing")
+
+    def put(self, *args):
+        raise AssertionError("told a cache that keeps nothing")
+
+
+def test_a_type_the_cache_does_not_keep_is_neither_looked_up_nor_stored(items, clock, make_runner,
+                                                                       run_workflow):
+    result = run_workflow([SORT], runner=make_runner(cache=_KeepsNothing(clock)))
+    assert result.status == "succeeded" and result.steps[0]["cached"] is False
+
+
 def test_cache_key_includes_the_input_data(items, values, agent_id, clock, make_runner, run_workflow):
     runner = make_runner(cache=MemoryResultCache(clock))
     run_workflow([SORT], runner=runner)
