@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -56,6 +56,29 @@ class JsonProvider(DefaultJSONProvider):
 _COMPACT = {"separators": (",", ":")}
 
 
+class App(Flask):
+    """Flask, minus a coroutine check per hook and view on every request: whether a
+    function is async is looked up once (every hook, view and method is made at import;
+    a view's method arrives bound anew each time, so it is known by its function)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._async: dict[Any, bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        known = getattr(func, "__func__", func)
+        is_async = self._async.get(known)
+        if is_async is None:
+            is_async = super().ensure_sync(func) is not func
+            if len(self._async) < MAX_KNOWN_FUNCTIONS:
+                self._async[known] = is_async
+        return super().ensure_sync(func) if is_async else func
+
+
+#: How many functions App remembers as sync or async (a bound on functions made late).
+MAX_KNOWN_FUNCTIONS = 4096
+
+
 def create_app(
     config: Settings | Mapping[str, Any] | None = None, *, clock: Clock | None = None
 ) -> Flask:
@@ -63,7 +86,7 @@ def create_app(
     ``clock``: what every service tells time by (tests pass a FakeClock)."""
     settings = _settings(config)
     configure_logging(settings.log_dir)
-    app = Flask("a2e", static_folder=None)
+    app = App("a2e", static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=settings.security["max_request_bytes"])
     app.json = JsonProvider(app)
     db = Database.from_url(

@@ -127,6 +127,8 @@ class OpSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", MappingProxyType({**self.fields, **COMMON_FIELDS}))
+        #: keys_with's answers, by the roles asked for (a few, asked on every run).
+        object.__setattr__(self, "_keys_with", {})
 
     # --- what a config means ---------------------------------------------------------
 
@@ -139,7 +141,12 @@ class OpSpec:
 
     def keys_with(self, *roles: Role) -> tuple[str, ...]:
         """The config keys whose role is one of ``roles``."""
-        return tuple(key for key, spec in self.fields.items() if spec.role in roles)
+        known: dict[tuple[Role, ...], tuple[str, ...]] = self._keys_with  # type: ignore[attr-defined]
+        keys = known.get(roles)
+        if keys is None:
+            keys = known[roles] = tuple(
+                key for key, spec in self.fields.items() if spec.role in roles)
+        return keys
 
     def id_lists(self, config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
         """The ids each branch or body key names (``{"ifTrue": (...), "ifFalse": (...)}``)."""
@@ -393,8 +400,16 @@ _KINDS: tuple[tuple[type | tuple[type, ...], Kind], ...] = (
 )
 
 
+#: The kinds of the exact types JSON decodes to (a subclass takes the walk of _KINDS).
+_KIND_OF_TYPE: dict[type, Kind] = {bool: "boolean", int: "integer", float: "number", str: "string",
+                                   dict: "object", list: "array", type(None): "null"}
+
+
 def _kind_of(value: Any) -> Kind:
     """The JSON kind of a value (``null`` for None and anything non-JSON)."""
+    kind = _KIND_OF_TYPE.get(type(value))
+    if kind is not None:
+        return kind
     return next((kind for types, kind in _KINDS if isinstance(value, types)), "null")
 
 

@@ -69,3 +69,27 @@ def test_a_value_the_database_cannot_hold_is_a_client_error(client, make_agent):
     response = client.get("/api/v1/executions/a%00b", headers=auth(key))
     assert response.status_code in (400, 404)  # PostgreSQL refuses NUL; SQLite finds nothing
     assert response.is_json
+
+
+def test_the_app_knows_sync_functions_once_and_still_refuses_async_ones(app):
+    def hook():
+        pass
+
+    async def coroutine():  # pragma: no cover - never awaited
+        pass
+
+    class View:
+        def get(self):
+            return "got"
+
+    assert app.ensure_sync(hook) is hook and app.ensure_sync(hook) is hook
+    bound = View().get
+    assert app.ensure_sync(bound) is bound
+    assert app.ensure_sync(View().get)() == "got"  # known by its function, bound anew
+    for _ in range(2):  # Flask turns async functions over to asgiref, or says it needs it
+        try:
+            wrapped = app.ensure_sync(coroutine)
+        except RuntimeError as missing:
+            assert "async" in str(missing)
+        else:
+            assert wrapped is not coroutine
