@@ -117,18 +117,21 @@ def _start_request() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    response.headers["X-Request-Id"] = g.get("request_id", "")
-    principal = g.get("principal")
+    context, req = g._get_current_object(), request._get_current_object()  # one lookup each
+    request_id = context.get("request_id")
+    response.headers["X-Request-Id"] = request_id or ""
+    principal = context.get("principal")
+    status = response.status_code
     log.info(
-        "%s %s %s", request.method, request.path, response.status_code,
+        "%s %s %s", req.method, req.path, status,
         extra={
-            "request_id": g.get("request_id"),
+            "request_id": request_id,
             "agent_id": principal.agent_id if principal else None,
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-            "remote_addr": request.remote_addr,
+            "method": req.method,
+            "path": req.path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - context.get("started", time.perf_counter())) * 1000, 2),
+            "remote_addr": req.remote_addr,
         },
     )
     return response

@@ -10,7 +10,8 @@ decoded value is what ``request.get_json()`` and the argument schemas then read.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, Request
+from flask import request as flask_request
 from flask_smorest import abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -19,10 +20,10 @@ from a2e.protocol import json_text
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _has_body() -> bool:
-    if request.content_length is not None:
-        return request.content_length > 0
-    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+def _has_body(req: Request) -> bool:
+    if req.content_length is not None:
+        return req.content_length > 0
+    return "chunked" in req.headers.get("Transfer-Encoding", "").lower()
 
 
 def _too_large(limit: int) -> None:
@@ -30,9 +31,10 @@ def _too_large(limit: int) -> None:
 
 
 def decode_body() -> None:
+    request = flask_request._get_current_object()  # one lookup of the proxy
     if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
         return
-    if not _has_body():
+    if not _has_body(request):
         return
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:

@@ -25,17 +25,20 @@ from a2e.store.queries.audit import Executor
 
 def _context(agent_id: int | None) -> dict[str, Any]:
     """The request's part of an event: actor, agent (default: the caller), id, address."""
-    principal = g.get("principal") if has_request_context() else None
-    if agent_id is None and principal is not None:
-        agent_id = principal.agent_id
+    if not has_request_context():
+        return {"actor": None, "agent_id": agent_id, "request_id": None, "client_ip": None}
+    context = g._get_current_object()  # one lookup of the proxy, not one per field
+    principal = context.get("principal")
     actor = None
     if principal is not None:
+        if agent_id is None:
+            agent_id = principal.agent_id
         actor = f"admin:{principal.name}" if principal.is_admin else f"agent:{principal.name}"
     return {
         "actor": actor,
         "agent_id": agent_id,
-        "request_id": g.get("request_id") if has_request_context() else None,
-        "client_ip": request.remote_addr if has_request_context() else None,
+        "request_id": context.get("request_id"),
+        "client_ip": request.remote_addr,
     }
 
 

@@ -26,7 +26,8 @@ import re
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
+from decimal import Context as DecimalContext
 from typing import Any
 
 from a2e.engine.ops._common import Context, data_error, is_number, json_type, lookup, preview
@@ -52,14 +53,18 @@ def _check(value: Any) -> Number:
     raise _Rejected("the result is not a finite number within the range of a float")
 
 
+#: Enough digits for any float at any precision allowed (quantize refuses a result longer).
+_ROUNDING = DecimalContext(prec=400)
+
+
 def _round(value: Number, ndigits: Any = 0) -> Number:
     """Round half away from zero at ``ndigits`` decimals (an int when ``ndigits <= 0``)."""
     if not isinstance(ndigits, int) or isinstance(ndigits, bool) or abs(ndigits) > MAX_PRECISION:
         raise _Rejected(f"precision must be an integer from -{MAX_PRECISION} to {MAX_PRECISION}")
     if isinstance(value, int) and ndigits >= 0:
         return value
-    with localcontext(prec=400):
-        rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-ndigits), rounding=ROUND_HALF_UP)
+    rounded = Decimal(str(value)).quantize(
+        Decimal(1).scaleb(-ndigits, _ROUNDING), rounding=ROUND_HALF_UP, context=_ROUNDING)
     return int(rounded) if ndigits <= 0 else float(rounded)
 
 
