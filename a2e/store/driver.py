@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Dialect
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import ClauseElement, Select
+from sqlalchemy.sql.dml import UpdateBase
 
 Values = Mapping[str, Any]
 _REQUIRED = object()
@@ -64,12 +65,15 @@ class Prepared:
             for name in (compiled.positiontup if self._positional else self._processors)
         ]
         self._row: type[tuple[Any, ...]] | None = None
+        #: Whether it gives rows back (a SELECT, or RETURNING); None: unknown (SQL text).
+        self.returns_rows: bool | None = False if isinstance(statement, UpdateBase) else None
         #: (position, processor) of the returned columns whose type processes values.
         self._results: list[tuple[int, _Processor]] = []
         # What a SELECT, or a RETURNING, gives back.
         columns = list(statement.selected_columns if isinstance(statement, Select)
                        else getattr(statement, "exported_columns", ()))
         if columns:
+            self.returns_rows = True
             self._row = namedtuple(  # type: ignore[misc]
                 "Row", [str(column.key) for column in columns], rename=True)
             processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -256,16 +260,17 @@ class DriverTransaction:
         if self._queued:  # it would reach the server before them
             raise RuntimeError("a statement run at once after statements sent with the COMMIT")
         if not self._begun and self._pipeline is not None:
-            result = self._begin_with(sql, params, many=many)
+            result = self._begin_with(sql, params, many=many, prepared=prepared)
         else:
             if not self._begun:
                 self._start()
-            result = self._run(self._cursor, sql, params, many=many)
+            result = self._run(self._cursor, sql, params, many=many, prepared=prepared)
         if prepared is not None and not many:
             result._rows = prepared.rows(result.all())
         return result
 
-    def _begin_with(self, sql: str, params: Any, *, many: bool) -> DriverResult:
+    def _begin_with(self, sql: str, params: Any, *, many: bool,
+                    prepared: Prepared | None) -> DriverResult:
         """``BEGIN`` and the transaction's first statement in one round trip."""
         conn = self._pipeline
         cursor = conn.cursor()
@@ -281,7 +286,7 @@ class DriverTransaction:
         error = _pipelined(conn, send)
         if error is not None:
             raise self._error(sql, params, error) from error
-        rows = [] if many or cursor.description is None else cursor.fetchall()
+        rows = [] if many or not _returns_rows(cursor, prepared) else cursor.fetchall()
         return DriverResult(rows, cursor.rowcount)
 
     def _start(self) -> None:
@@ -300,13 +305,14 @@ class DriverTransaction:
             return exc
         return StatementError(str(exc), sql, params, exc)
 
-    def _run(self, cursor: Any, sql: str, params: Any, *, many: bool = False) -> DriverResult:
+    def _run(self, cursor: Any, sql: str, params: Any, *, many: bool = False,
+             prepared: Prepared | None = None) -> DriverResult:
         try:
             if many:
                 cursor.executemany(sql, params)
                 return DriverResult([], cursor.rowcount)
             cursor.execute(sql, params)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            rows = cursor.fetchall() if _returns_rows(cursor, prepared) else []
         except Exception as exc:
             raise self._error(sql, params, exc) from exc
         return DriverResult(rows, cursor.rowcount)
@@ -350,7 +356,7 @@ class DriverTransaction:
                 self._drop()
             raise wrapped from error
         for entry, cursor in zip(queued, cursors, strict=True):
-            rows = cursor.fetchall() if cursor.description is not None else []
+            rows = cursor.fetchall() if _returns_rows(cursor, entry.prepared) else []
             entry.result._rows = entry.prepared.rows(rows) if entry.prepared else rows
             entry.result.rowcount = cursor.rowcount
 
@@ -372,6 +378,13 @@ class DriverTransaction:
             if entry.may_refuse:
                 prepare = False
         conn.cursor().execute("COMMIT", prepare=prepare)
+
+
+def _returns_rows(cursor: Any, prepared: Prepared | None) -> bool:
+    """Whether the statement just run gives rows: a compiled statement mostly knows
+    (psycopg builds its cursor's ``description`` anew on every read); else the cursor."""
+    known = None if prepared is None else prepared.returns_rows
+    return cursor.description is not None if known is None else known
 
 
 def _pipelined(conn: Any, send: Callable[[], None]) -> Exception | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from a2e.store.queries.agents import IssuedKey
@@ -60,6 +60,22 @@ def test_a_select_applies_the_column_types(db: Database, make_agent: Callable[..
     run_id = _run(db, found.agent_id)
     row = db.driver_statement(statement, {"run_id": run_id}).first()
     assert row is not None and row.started_at == STARTED and row.started_at.tzinfo is not None
+
+
+def test_each_kind_of_statement_gives_its_rows_or_none(
+    db: Database, make_agent: Callable[..., IssuedKey]
+) -> None:
+    """SQL text says nothing of its rows until run; DML without RETURNING gives none."""
+    agent_id = make_agent("kinds").agent_id
+    run_id = _run(db, agent_id)
+    with db.driver_transaction() as tx:
+        assert tx.scalar(text("SELECT 40 + :n"), {"n": 2}) == 42
+        assert tx.exec_driver_sql("SELECT 7", ()).all() == [(7,)]
+        gone = tx.execute(delete(RunStep).where(RunStep.run_id == bindparam("run_id")),
+                          {"run_id": run_id})
+        assert gone.all() == [] and gone.rowcount == 0
+        found = tx.execute(select(Run.id).where(Run.id == bindparam("run_id")), {"run_id": run_id})
+        assert [row.id for row in found.all()] == [run_id]
 
 
 def test_an_error_rolls_the_whole_transaction_back(
