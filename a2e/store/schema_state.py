@@ -33,13 +33,33 @@ def missing_schema(exc: DBAPIError) -> bool:
 
 
 def schema_state(db: Database) -> str:
-    """One statement (as cheap as a ping): the revision the database is at."""
+    """One statement (as cheap as a ping): the revision the database is at.
+
+    A pooled connection found dead on use (the database restarted, or the network cut,
+    since it was last used: the pool pings only a connection idle for a while) is no
+    verdict on the database: the look is taken once more, on a new connection (the
+    pool drops its other connections of that time with it)."""
+    state = _revision_state(db)
+    if state == _STALE:
+        state = _revision_state(db)
+    return UNREACHABLE if state == _STALE else state
+
+
+#: What _revision_state says of a connection that was handed out but had died.
+_STALE = "stale"
+
+
+def _revision_state(db: Database) -> str:
+    connected = False
     try:
         db.check_file()
         with db.engine.connect() as conn:
+            connected = True
             revisions = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except DBAPIError as exc:
-        return NOT_MIGRATED if not exc.connection_invalidated and missing_schema(exc) else UNREACHABLE
+        if exc.connection_invalidated:
+            return _STALE if connected else UNREACHABLE
+        return NOT_MIGRATED if missing_schema(exc) else UNREACHABLE
     except SQLAlchemyError:
         return UNREACHABLE
     return OK if revisions == {SCHEMA_REVISION} else NOT_MIGRATED

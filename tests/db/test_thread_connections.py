@@ -182,3 +182,19 @@ def test_a_database_that_cannot_be_reached_raises_sqlalchemys_error():
             unreachable.run_statement("SELECT 1", {})
     finally:
         unreachable.dispose()
+
+
+def test_health_takes_a_pooled_connection_that_died_for_no_verdict(pg):
+    """The pool hands out a connection idle for under a second without a ping; one the
+    server dropped meanwhile is replaced, and the database is still found at its head."""
+    from a2e.store.schema_state import OK, schema_state
+
+    assert schema_state(pg) == OK
+    with pg.engine.connect() as conn:
+        pooled = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        killer = pg.engine.connect()  # another one; the first goes back to the pool first
+    with killer:
+        killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pooled})
+    assert schema_state(pg) == OK
+    with pg.engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pooled
