@@ -109,7 +109,8 @@ def test_rollers_racing_over_the_same_range_count_each_run_once(database_url, ma
 
 def test_the_grace_leaves_recent_runs_live(make_agent, db):
     agent = make_agent("late").agent_id
-    now = datetime.now(UTC)
+    # Noon yesterday: both runs on one UTC day, whatever the hour the test runs at.
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
     add_runs(db, agent, [now - timedelta(minutes=30), now - timedelta(seconds=30)])
     roller = BackgroundRoller(db, lambda: now, interval_s=60, grace_s=300)
     assert roll(db, roller.cutoff()) == now - timedelta(seconds=300)
