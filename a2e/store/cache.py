@@ -114,7 +114,7 @@ class SqlResultCache:
         return self.policy.ttl(op_type) > 0
 
     def get(self, agent_id: AgentId, op_type: str, key_material: Any) -> CacheHit | None:
-        if self.policy.ttl(op_type) <= 0:
+        if not self.keeps(op_type):
             return None
         agent, key_hash, now = int(agent_id), cache_key(op_type, key_material), self.clock.now()
         try:

@@ -65,15 +65,16 @@ class Prepared:
             for name in (compiled.positiontup if self._positional else self._processors)
         ]
         self._row: type[tuple[Any, ...]] | None = None
-        #: Whether it gives rows back (a SELECT, or RETURNING); None: unknown (SQL text).
-        self.returns_rows: bool | None = False if isinstance(statement, UpdateBase) else None
         #: (position, processor) of the returned columns whose type processes values.
         self._results: list[tuple[int, _Processor]] = []
         # What a SELECT, or a RETURNING, gives back.
         columns = list(statement.selected_columns if isinstance(statement, Select)
                        else getattr(statement, "exported_columns", ()))
+        #: Whether it gives rows back: a SELECT or RETURNING does, other DML does not;
+        #: None for SQL text, which says only once run.
+        self.returns_rows: bool | None = (
+            True if columns else False if isinstance(statement, UpdateBase) else None)
         if columns:
-            self.returns_rows = True
             self._row = namedtuple(  # type: ignore[misc]
                 "Row", [str(column.key) for column in columns], rename=True)
             processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
