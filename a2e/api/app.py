@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from a2e.api import auth, body, errors, openapi
@@ -111,9 +111,12 @@ def create_app(
 
 
 def _start_request() -> None:
-    g.started = time.perf_counter()
-    incoming = request.headers.get("X-Request-Id", "")
-    g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    context, req = g._get_current_object(), request._get_current_object()
+    context.started = time.perf_counter()
+    incoming = req.headers.get("X-Request-Id", "")
+    context.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    # The body's bound, read once: Flask's getter reads current_app on each of its calls.
+    req.max_content_length = current_app._get_current_object().config["MAX_CONTENT_LENGTH"]
 
 
 def _finish_request(response: Response) -> Response:

@@ -70,11 +70,12 @@ class Principal:
 
 
 def presented_key() -> str | None:
-    header = request.headers.get("Authorization", "")
+    headers = request._get_current_object().headers
+    header = headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.headers.get("X-API-Key", "").strip() or None
+    return headers.get("X-API-Key", "").strip() or None
 
 
 def needs_key(path: str) -> bool:
@@ -82,8 +83,9 @@ def needs_key(path: str) -> bool:
 
 
 def authenticate_request() -> None:
-    g.principal = None
-    if not needs_key(request.path):
+    context = g._get_current_object()
+    context.principal = None
+    if not needs_key(request._get_current_object().path):
         return
     key = presented_key()
     if key is None:
@@ -94,7 +96,7 @@ def authenticate_request() -> None:
     if found is None:
         record_event(actions.AUTH_FAILED, outcome="failure", details={"reason": "invalid key"})
         abort(401, message="the API key is not valid")
-    g.principal = Principal.of(found)
+    context.principal = Principal.of(found)
     now = utcnow()
     if found.needs_touch(now):
         # Its own short write, at most once a minute per key; losing one is harmless.
@@ -106,7 +108,7 @@ def authenticate_request() -> None:
 
 
 def current_principal() -> Principal:
-    principal: Principal | None = g.get("principal")
+    principal: Principal | None = g._get_current_object().get("principal")
     if principal is None:  # pragma: no cover - guarded by authenticate_request
         abort(401, message="an API key is required")
     return principal

@@ -38,7 +38,7 @@ def _context(agent_id: int | None) -> dict[str, Any]:
         "actor": actor,
         "agent_id": agent_id,
         "request_id": context.get("request_id"),
-        "client_ip": request.remote_addr,
+        "client_ip": request._get_current_object().remote_addr,
     }
 
 

@@ -43,7 +43,7 @@ class HealthSchema(Schema):
 
 def schema_gate() -> Response | None:
     """``before_request``: 503 for a keyed request while the database is not usable."""
-    if not needs_key(request.path):
+    if not needs_key(request._get_current_object().path):
         return None
     found = state().services.schema_gate.state()
     if found == schema.OK:

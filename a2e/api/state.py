@@ -1,4 +1,8 @@
-"""What the app holds for the lifetime of a process, reached through ``current_app``."""
+"""What the app holds for the lifetime of a process, reached through ``current_app``.
+
+Code run on every request reads Flask's context objects once through
+``_get_current_object()`` (``g``, ``request``, ``current_app``): each attribute read
+through Werkzeug's proxy raises and catches an AttributeError and makes three calls."""
 
 from __future__ import annotations
 
@@ -24,4 +28,4 @@ class AppState:
 
 
 def state() -> AppState:
-    return current_app.extensions["a2e"]
+    return current_app._get_current_object().extensions["a2e"]

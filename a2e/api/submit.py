@@ -33,7 +33,7 @@ EXECUTIONS_PATH = "/api/v1/executions/"
 
 def wants_async(body: dict[str, Any]) -> bool:
     """``"async": true`` in the body or ``Prefer: respond-async`` on the request."""
-    prefer = request.headers.get("Prefer", "")
+    prefer = request._get_current_object().headers.get("Prefer", "")
     preferences = {part.strip().split("=")[0].lower() for part in prefer.split(",")}
     return bool(body.get("async_")) or "respond-async" in preferences
 

@@ -70,39 +70,41 @@ class PendingCount:
         return Undecided()
 
     def committed(self) -> None:
-        g.pop("pending_count", None)
+        context = g._get_current_object()
+        context.pop("pending_count", None)
         if self._decision is not None:
-            g.rate_limit = self._decision()
+            context.rate_limit = self._decision()
 
 
 def pending_count() -> PendingCount | None:
     """This request's count when it is still to be taken with its run."""
-    return g.get("pending_count")
+    return g._get_current_object().get("pending_count")
 
 
 def _count(agent_id: int, limits: Any) -> Response | None:
     decision = rate_limits().check_request(agent_id, limits)
     if decision is None:
         return None
-    g.rate_limit = decision
+    g._get_current_object().rate_limit = decision
     if decision.refused is None:
         return None
     return too_many_requests(decision.refused, decision.retry_after)
 
 
 def count_request() -> Response | None:
-    principal = g.get("principal")
-    if principal is None or request.path == STATUS_PATH:
+    context, req = g._get_current_object(), request._get_current_object()
+    principal = context.get("principal")
+    if principal is None or req.path == STATUS_PATH:
         return None
-    if request.endpoint in COUNTED_WITH_THE_RUN and rate_limits().enabled:
-        g.pending_count = PendingCount(principal.agent_id, principal.limits)
+    if req.endpoint in COUNTED_WITH_THE_RUN and rate_limits().enabled:
+        context.pending_count = PendingCount(principal.agent_id, principal.limits)
         return None
     return _count(principal.agent_id, principal.limits)
 
 
 def _count_pending() -> Response | None:
     """Take a pending count on its own (the 429 when refused); None when none is pending."""
-    pending = g.pop("pending_count", None)
+    pending = g._get_current_object().pop("pending_count", None)
     return None if pending is None else _count(pending.agent_id, pending.limits)
 
 
@@ -121,7 +123,7 @@ def add_headers(response: Response) -> Response:
         refusal = None
     if refusal is not None:
         response = refusal
-    decision: Decision | None = g.get("rate_limit")
+    decision: Decision | None = g._get_current_object().get("rate_limit")
     if decision is not None:
         response.headers.update(rate_limit_headers(decision))
     return response
