@@ -11,6 +11,8 @@ from typing import Any
 
 from pythonjsonlogger import json as jsonlogger
 
+from a2e.timestamps import iso
+
 #: Extra attributes copied from a record into its JSON line when present.
 FIELDS = ("request_id", "agent_id", "method", "path", "status", "duration_ms", "remote_addr")
 #: Where a record keeps the line its formatter made of it.
@@ -37,7 +39,7 @@ class JsonFormatter(jsonlogger.JsonFormatter):
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
     ) -> None:
-        log_data["ts"] = datetime.fromtimestamp(record.created, timezone.utc).isoformat()
+        log_data["ts"] = iso(datetime.fromtimestamp(record.created, timezone.utc))
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
         log_data["message"] = record.getMessage()

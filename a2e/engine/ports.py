@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from a2e.errors import ValidationError
 from a2e.protocol.model import AgentPermissions
+from a2e.timestamps import iso
 
 AgentId = int | str
 StepStatus = Literal["succeeded", "failed"]
@@ -121,11 +122,11 @@ class StepRecord:
             "iteration": self.iteration,
             "status": self.status,
             "attempts": self.attempts,
-            "started_at": self.started_at.isoformat(),
-            "completed_at": self.finished_at.isoformat(),
+            "started_at": iso(self.started_at),
+            "completed_at": iso(self.finished_at),
             "duration_ms": self.duration_ms,
             "cached": self.cached,
-            "cached_at": self.cached_at.isoformat() if self.cached_at else None,
+            "cached_at": iso(self.cached_at) if self.cached_at else None,
             "error": self.error,
         }
 

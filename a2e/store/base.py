@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from a2e.store.dialect import POSTGRESQL, SQLITE, stores_utc_offsets
+from a2e.timestamps import naive_utc_text
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -76,11 +77,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _naive_utc_text(value: datetime | None) -> str | None:
     """SQLite DATETIME's storage text (``YYYY-MM-DD HH:MM:SS.ffffff``) of the UTC time."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else naive_utc_text(value)
 
 
 class Base(DeclarativeBase):
