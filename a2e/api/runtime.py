@@ -139,7 +139,13 @@ def execute(
     return result.to_response(), 200
 
 
+#: The types of JSON's scalars: none holds a reference (nor takes isinstance of an ABC).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _references_credentials(value: Any) -> bool:
+    if type(value) in _SCALARS:
+        return False
     if is_credential_ref(value):
         return True
     if isinstance(value, Mapping):

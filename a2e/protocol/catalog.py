@@ -154,6 +154,8 @@ class OpSpec:
 
     def referenced_ids(self, config: Mapping[str, Any]) -> tuple[str, ...]:
         """Every id this operation may run, in key order."""
+        if not self.keys_with(*_ID_ROLES):
+            return ()
         return tuple(op_id for targets in self.id_lists(config).values() for op_id in targets)
 
     def runs_body(self) -> bool:
@@ -262,6 +264,13 @@ class Catalog(Mapping[str, OpSpec]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._specs)
+
+    # The dict's own lookups, not Mapping's (a __getitem__ and a KeyError per miss).
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._specs.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
 
     def __len__(self) -> int:
         return len(self._specs)
@@ -435,7 +444,7 @@ def _check_field(key: str, field_spec: Field, value: Any) -> list[Finding]:
     if isinstance(value, list | tuple) and field_spec.item_kinds:
         findings = _check_items(key, field_spec, value)
     else:
-        findings = _check_scalar(key, field_spec, value)
+        findings = _scalar_rules(key, field_spec, value)
     return findings or _role_findings(key, field_spec, value)
 
 
@@ -451,6 +460,11 @@ def _check_items(key: str, field_spec: Field, items: list[Any] | tuple[Any, ...]
 def _check_scalar(key: str, field_spec: Field, value: Any) -> list[Finding]:
     if not _accepts(field_spec.kinds, value):
         return [Finding(f"{key!r} must be {' or '.join(field_spec.kinds)}, not {_kind_of(value)}")]
+    return _scalar_rules(key, field_spec, value)
+
+
+def _scalar_rules(key: str, field_spec: Field, value: Any) -> list[Finding]:
+    """The choices and minimum of a value of an accepted kind."""
     if field_spec.choices and isinstance(value, str) and value not in field_spec.choices:
         hint = suggest(value, field_spec.choices) or f"one of {', '.join(field_spec.choices)}"
         return [Finding(f"{key!r} has unknown value {value!r}", hint)]
