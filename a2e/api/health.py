@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from a2e import __version__
 from a2e.api.auth import authenticate_request, needs_key
+from a2e.api.blueprint import Blueprint
 from a2e.api.errors import DATABASE_RETRY_AFTER_S, error_response
 from a2e.api.state import state
 from a2e.store import schema_state as schema

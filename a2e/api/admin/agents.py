@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 from sqlalchemy.orm import Session
 
 from a2e import keys
@@ -18,6 +18,7 @@ from a2e.api.admin.schemas import (
     IssuedKeySchema,
 )
 from a2e.api.auth import require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.events import record_event_in
 from a2e.api.state import state
 from a2e.audit import actions

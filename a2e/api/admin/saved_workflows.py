@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.fields import text
 from a2e.api.pagination import PageArgsSchema, page
 from a2e.api.saved_workflows.schemas import SavedWorkflowSchema

@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.events import record_event_in
 from a2e.api.state import state
 from a2e.audit import actions

@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import Flask, Response, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 
 from a2e.api.audit.schemas import AuditPageSchema, AuditQueryArgsSchema
 from a2e.api.auth import require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.pagination import page
 from a2e.api.state import state
 from a2e.audit.export import MEDIA_TYPES, describe, iter_rows, render

@@ -10,11 +10,12 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from sqlalchemy.orm import Session
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import current_principal, require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.cache.schemas import (
     AdminInvalidateArgsSchema,
     CacheStatsSchema,

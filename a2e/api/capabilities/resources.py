@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 
 from a2e.api.auth import current_principal
+from a2e.api.blueprint import Blueprint
 from a2e.api.capabilities.schemas import CapabilitiesSchema
 from a2e.api.state import state
 from a2e.engine.ops import REGISTRY

@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.credentials.schemas import CredentialSchema, CredentialValueSchema
 from a2e.api.events import record_event_in
 from a2e.api.fields import path_parameter

@@ -10,7 +10,9 @@ from importlib.resources import files
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
+
+from a2e.api.blueprint import Blueprint
 
 ASSETS = files("a2e.api.dashboard") / "static"
 MEDIA_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from flask import Flask, Response
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from a2e.api.auth import presented_key
+from a2e.api.blueprint import Blueprint
 from a2e.api.dashboard.resources import flush_local_counters
 from a2e.api.errors import error_response
 from a2e.api.events import record_event

@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.dashboard.schemas import (
     DashboardQueryArgsSchema,
     ExportQueryArgsSchema,

@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 from sqlalchemy.orm import Session
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import current_principal, require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.events import record_event_in
 from a2e.api.executions.schemas import (
     AdminRunQueryArgsSchema,

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Flask, g
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 
 from a2e.api.admin.agents import agent_or_404
 from a2e.api.auth import current_principal, require_admin
+from a2e.api.blueprint import Blueprint
 from a2e.api.events import record_event_in
 from a2e.api.limits.hooks import add_headers, count_request, rate_limits
 from a2e.api.limits.schemas import (

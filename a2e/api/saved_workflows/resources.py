@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Flask, Response
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 from sqlalchemy.exc import IntegrityError
 
 from a2e.api import runtime, submit
 from a2e.api.auth import current_principal
+from a2e.api.blueprint import Blueprint
 from a2e.api.events import record_event_in
 from a2e.api.fields import path_parameter
 from a2e.api.saved_workflows.schemas import (

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 
 from a2e.api.auth import current_principal
+from a2e.api.blueprint import Blueprint
 from a2e.api.state import state
 from a2e.api.store.schemas import StorePageSchema, StoreQueryArgsSchema, StoredValueSchema
 from a2e.store.models import StoredValue

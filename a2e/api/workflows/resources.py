@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 
 from a2e.api import runtime, submit
 from a2e.api.auth import current_principal
+from a2e.api.blueprint import Blueprint
 from a2e.api.events import record_event
 from a2e.api.workflows.schemas import (
     ExecuteRequestSchema,
