@@ -62,6 +62,10 @@ class RunStart:
     ``concurrent_runs`` is the agent's limit of runs in flight, when one applies: the
     recorder takes one of those slots as the run starts and frees it as it finishes.
     ``admission`` is counted in the same transaction (see :class:`StartAdmission`).
+    ``outside_effects``: whether any of its operations acts outside the run (a request, a
+    stored value). Without one, nothing of the run can be seen from outside before its
+    finish commits, so the start need not wait for the disk: the finish's own flush
+    covers it (see :meth:`RunRecorder.start_run`).
     """
 
     agent_id: AgentId
@@ -71,6 +75,7 @@ class RunStart:
     saved_workflow: SavedWorkflowRef | None = None
     concurrent_runs: int | None = None
     admission: StartAdmission | None = None
+    outside_effects: bool = True
 
 
 class StartAdmission(Protocol):
@@ -153,7 +158,10 @@ class RunRecorder(Protocol):
         ``running`` run and its start record; return its run id.
 
         Raises :class:`DuplicateExecution` when the agent already has ``execution_id``,
-        and :class:`a2e.errors.RateLimited` when no run slot is free.
+        and :class:`a2e.errors.RateLimited` when no run slot is free. Without
+        ``start.outside_effects`` the commit may return before it is on disk, provided
+        every later commit of the run (steps, finish) waits for the disk and so flushes
+        it too.
         """
 
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:

@@ -146,7 +146,7 @@ class Runner:
         else:
             run_id = self.recorder.start_run(
                 RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow,
-                         concurrent_runs, admission)
+                         concurrent_runs, admission, self._acts_outside(workflow))
             )
         services = dataclasses.replace(self.services, clock=clock)
         run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services),
@@ -178,6 +178,14 @@ class Runner:
             finished_at=finished_at,
             duration_ms=duration_ms,
         )
+
+    def _acts_outside(self, workflow: Workflow) -> bool:
+        """Whether any operation may act outside the run (a type not in the catalog may)."""
+        for op in workflow.operations.values():
+            spec = self.catalog.get(op.op_type)
+            if spec is None or spec.outside_effect:
+                return True
+        return False
 
 
 @dataclass

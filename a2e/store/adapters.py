@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
 from a2e.store.base import utcnow
-from a2e.store.dialect import upsert
+from a2e.store.dialect import commit_without_flush, upsert
 from a2e.store.driver import DriverTransaction, Refused, Tail
 from a2e.store.models import StoredValue
 from a2e.store.owner import current_owner
@@ -67,6 +67,8 @@ class SqlRunRecorder:
         self.slots = slots
         self.events = events
         self._leases: dict[int, int] = {}  # run id -> its slot lease
+        #: How a start with no outside effect commits without waiting for the disk.
+        self._no_flush = commit_without_flush(db.dialect)
         self._lock = threading.Lock()
 
     def start_run(self, start: RunStart) -> int:
@@ -84,7 +86,8 @@ class SqlRunRecorder:
     def _start(self, start: RunStart, *, pipelined: bool) -> int:
         """The start's transaction; when ``pipelined`` (PostgreSQL) its event, count and
         slot lease travel with the COMMIT, so the agent's window and agent rows stay
-        locked only while the server runs them."""
+        locked only while the server runs them; and for a run with no outside effect that
+        COMMIT does not wait for the disk either (``RunStart.outside_effects``)."""
         saved = start.saved_workflow
         agent_id = int(start.agent_id)
         try:
@@ -99,6 +102,8 @@ class SqlRunRecorder:
                     saved_workflow_name=saved.name if saved else None,
                     saved_workflow_version=saved.version if saved else None,
                 )
+                if not start.outside_effects and self._no_flush is not None:
+                    tx.at_commit(self._no_flush)
                 if self.events is not None:
                     self._insert_events(tx.tail, [self.events.started(run_id, start)])
                 # Last, so that the window and agent rows stay locked only until the commit.

@@ -82,6 +82,16 @@ def pipelines_commit(bind: Bind) -> bool:
     return by_dialect(bind, postgresql=True, sqlite=False)
 
 
+def commit_without_flush(bind: Bind) -> str | None:
+    """A statement that lets its transaction's ``COMMIT`` return before the commit is on
+    disk (PostgreSQL: ``synchronous_commit`` off for that transaction alone; the WAL
+    writer flushes it within ``3 × wal_writer_delay``, and any later synchronous commit
+    flushes it first, the WAL being one sequence). None on SQLite, whose WAL commits
+    (``synchronous=NORMAL``) do not wait for the disk anyway."""
+    return by_dialect(
+        bind, postgresql="SELECT set_config('synchronous_commit', 'off', true)", sqlite=None)
+
+
 def has_ordered_set_aggregates(bind: Bind) -> bool:
     """``percentile_cont(…) WITHIN GROUP (ORDER BY …)``: PostgreSQL only."""
     return by_dialect(bind, postgresql=True, sqlite=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import requests
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, text
@@ -136,3 +137,44 @@ def test_a_failed_finish_leaves_the_run_interrupted_not_half_written(make_app, d
     assert again.status_code == 200 and again.get_json()["status"] == "succeeded"
     assert steps_of(db, "fine") == ["now", "save", "after"]
     assert verify_sealed(db).ok
+
+
+def test_only_a_start_with_no_outside_effect_commits_without_waiting_for_the_disk(
+    make_app, db, make_agent
+):
+    """PostgreSQL: nothing of a run whose operations act only inside it can be seen before
+    its finish commits, and that commit waits for the disk, flushing the start with it
+    (the WAL is one sequence); so its start commits with synchronous_commit off. A run
+    with an outside effect waits at its start, and every finish waits."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's WAL commits (synchronous=NORMAL) never wait for the disk")
+    with db.engine.begin() as conn:  # a deferred trigger sees the setting at COMMIT
+        conn.execute(text("CREATE TABLE test_commits (execution_id text, status text, "
+                          "synchronous_commit text)"))
+        conn.execute(text(
+            "CREATE FUNCTION test_commit_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO test_commits VALUES (NEW.execution_id, NEW.status, "
+            "current_setting('synchronous_commit')); RETURN NULL; END $$"))
+        conn.execute(text(
+            "CREATE CONSTRAINT TRIGGER test_commit_seen AFTER INSERT OR UPDATE ON runs "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_commit_seen()"))
+    client, key = make_app().test_client(), make_agent("durable")
+    quiet = jsonl(op("now", "GetCurrentDateTime", format="timestamp", outputPath="/workflow/now"),
+                  op("round", "Calculate", inputPath="/workflow/now", operation="round",
+                     outputPath="/workflow/rounded"), execution_id="quiet")
+    loud = jsonl(op("now", "GetCurrentDateTime", outputPath="/workflow/now"),
+                 op("save", "StoreData", inputPath="/workflow/now", storage="db", key="when"),
+                 execution_id="loud")
+    try:
+        for workflow in (quiet, loud):
+            response = client.post(EXECUTE, headers=auth(key), json={"workflow": workflow})
+            assert response.status_code == 200 and response.get_json()["status"] == "succeeded"
+        with db.engine.connect() as conn:
+            seen = set(conn.execute(text("SELECT * FROM test_commits")).all())
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER IF EXISTS test_commit_seen ON runs"))
+            conn.execute(text("DROP FUNCTION IF EXISTS test_commit_seen()"))
+            conn.execute(text("DROP TABLE IF EXISTS test_commits"))
+    assert seen == {("quiet", "running", "off"), ("quiet", "succeeded", "on"),
+                    ("loud", "running", "on"), ("loud", "succeeded", "on")}
