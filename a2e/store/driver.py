@@ -165,7 +165,6 @@ class _Queued:
     result: DriverResult
     prepared: Prepared | None
     many: bool
-    may_refuse: bool
 
 
 class DriverTransaction:
@@ -222,24 +221,22 @@ class DriverTransaction:
         return self._send(sql, params, None, many=False, queue=False)
 
     def at_commit(
-        self, statement: ClauseElement | str, values: Any = None, *, may_refuse: bool = False
+        self, statement: ClauseElement | str, values: Any = None
     ) -> DriverResult:
         """A statement (Core, or SQL text in the driver's style) sent with the COMMIT where
         :attr:`pipelined`, else run now; its result is ready after the block (or now).
-        A pipelined statement that raises ``a2e_refuse(reason)`` (say so: ``may_refuse``)
-        makes the transaction end in :class:`Refused` with that reason."""
+        A pipelined statement that raises ``a2e_refuse(reason)`` makes the transaction
+        end in :class:`Refused` with that reason."""
         if isinstance(statement, str):
-            return self._send(statement, values, None, many=False, queue=True,
-                              may_refuse=may_refuse)
-        return self._statement(statement, values, queue=True, may_refuse=may_refuse)
+            return self._send(statement, values, None, many=False, queue=True)
+        return self._statement(statement, values, queue=True)
 
     @property
     def tail(self) -> Tail:
         """This transaction as a connection whose every statement is :meth:`at_commit`."""
         return Tail(self)
 
-    def _statement(self, statement: ClauseElement, values: Any, *, queue: bool,
-                   may_refuse: bool = False) -> DriverResult:
+    def _statement(self, statement: ClauseElement, values: Any, *, queue: bool) -> DriverResult:
         many = isinstance(values, Sequence)
         if many and not values:
             return DriverResult([], 0)
@@ -250,13 +247,13 @@ class DriverTransaction:
         except Exception as exc:  # a value its column type cannot take, as SQLAlchemy says it
             raise StatementError(str(exc), prepared.sql, None, exc) from exc
         return self._send(prepared.sql, bound if many else bound[0], prepared, many=many,
-                          queue=queue, may_refuse=may_refuse)
+                          queue=queue)
 
     def _send(self, sql: str, params: Any, prepared: Prepared | None, *, many: bool,
-              queue: bool, may_refuse: bool = False) -> DriverResult:
+              queue: bool) -> DriverResult:
         if queue and self._pipeline is not None:
             result = DriverResult(None, -1)
-            self._queued.append(_Queued(sql, params, result, prepared, many, may_refuse))
+            self._queued.append(_Queued(sql, params, result, prepared, many))
             return result
         if self._queued:  # it would reach the server before them
             raise RuntimeError("a statement run at once after statements sent with the COMMIT")
@@ -326,6 +323,8 @@ class DriverTransaction:
             self._cursor_sql("COMMIT")
 
     def rollback(self) -> None:
+        """``ROLLBACK`` through the cursor, never around it: psycopg then forgets the
+        statements it counts as prepared (see :meth:`_commit_pipelined`)."""
         if self._begun:
             self._cursor_sql("ROLLBACK")
 
@@ -340,9 +339,11 @@ class DriverTransaction:
 
         psycopg prepares a statement it has run often, and counts it as prepared once
         sent; one the server then skips, because a statement before it failed, would
-        stay counted but not exist, and fail every later use on this connection. So
-        what follows a statement that may refuse is sent unprepared, and after any
-        other error the connection is dropped.
+        stay counted but not exist. The ``ROLLBACK`` that ends a refused transaction
+        (:meth:`rollback`) therefore goes through a cursor: psycopg forgets every
+        statement it prepared on a ``ROLLBACK`` (it cannot know what the rollback
+        undid), so the skipped ones are prepared anew. After any other error the
+        connection is dropped.
         """
         conn = self._pipeline
         queued, self._queued = self._queued, []
@@ -365,20 +366,14 @@ class DriverTransaction:
         if not self._begun:
             conn.cursor().execute("BEGIN")
             self._begun = True
-        prepare: bool | None = None  # psycopg's choice, until a statement may refuse
         for entry in queued:
             cursor = conn.cursor()
             cursors.append(cursor)
-            if not entry.many:
-                cursor.execute(entry.sql, entry.params, prepare=prepare)
-            elif prepare is None:
+            if entry.many:
                 cursor.executemany(entry.sql, entry.params)
             else:
-                for params in entry.params:
-                    cursor.execute(entry.sql, params, prepare=prepare)
-            if entry.may_refuse:
-                prepare = False
-        conn.cursor().execute("COMMIT", prepare=prepare)
+                cursor.execute(entry.sql, entry.params)
+        conn.cursor().execute("COMMIT")
 
 
 def _returns_rows(cursor: Any, prepared: Prepared | None) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from a2e.store.queries.agents import IssuedKey
-from a2e.store.driver import Prepared
+from a2e.store.driver import Prepared, Refused
 from a2e.store.models import Run, RunStep
 from a2e.store.owner import current_owner
 from a2e.store.queries import agents as agent_queries
@@ -107,3 +107,29 @@ def test_a_value_its_column_type_refuses_is_a_statement_error(
 def test_what_it_cannot_bind_is_refused_when_compiled(db: Database) -> None:
     with pytest.raises(ValueError, match="expanding"):
         Prepared(delete(Run).where(Run.id.in_([1, 2])), db.engine.dialect, ())
+
+
+def test_a_refusal_at_any_use_leaves_every_statement_usable(database_url: str) -> None:
+    """PostgreSQL: psycopg counts a statement as prepared once sent (its sixth use, say);
+    one the server skipped, after a statement before it refused, must not stay counted,
+    or each later use on the connection fails. A refusal at each use in turn, on a
+    connection of its own, and the statements after it keep working."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no pipelined COMMIT")
+    refuse_unless = "SELECT CASE WHEN %(ok)s THEN 1 ELSE a2e_refuse('test') END"
+    after = select(text("1")).where(bindparam("x") > 0)
+    for refused_at in range(1, 10):
+        db = Database.from_url(database_url)
+        try:
+            outcomes = []
+            for use in range(1, 13):
+                try:
+                    with db.driver_transaction() as tx:
+                        tx.at_commit(refuse_unless, {"ok": use != refused_at})
+                        result = tx.at_commit(after, {"x": use})
+                    outcomes.append(result.scalar())
+                except Refused:
+                    outcomes.append("refused")
+            assert outcomes == [1] * (refused_at - 1) + ["refused"] + [1] * (12 - refused_at)
+        finally:
+            db.dispose()

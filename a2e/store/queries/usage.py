@@ -110,7 +110,7 @@ class AdmissionSql:
         sql = self._sql_in_transaction(len(windows))
         params = self.params(agent_id, windows)
         if tx.pipelined:
-            result = tx.at_commit(sql, params, may_refuse=True)
+            result = tx.at_commit(sql, params)
             return lambda: dict(result.all())
         try:
             counts = dict(tx.exec_driver_sql(sql, params).all())
@@ -263,7 +263,7 @@ def acquire_slot_at_commit(
     return tx.at_commit(_ACQUIRE_SLOT_OR_REFUSE, {
         "agent_id": agent_id, "limit": limit, "host": owner.host, "pid": owner.pid,
         "boot_id": owner.boot_id, "now": now, "expires_at": expires_at,
-    }, may_refuse=True)
+    })
 
 
 _LOCK_AGENT = (
