@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from a2e.store.session import Database
 
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 OK, NOT_MIGRATED, UNREACHABLE = "ok", "not migrated", "unreachable"
 #: PostgreSQL's SQLSTATE of a missing table or column: a database behind the schema.
 NOT_MIGRATED_SQLSTATES = frozenset({"42P01", "42703"})
