@@ -41,7 +41,9 @@ class Run(Base):
         Index("ix_runs_started_at", "started_at"),
         # The runs not rolled up yet (a2e.store.rollup): unfinished, or finished lately.
         Index("ix_runs_finished_at", "finished_at"),
-        Index("ix_runs_status_lease_expires_at", "status", "lease_expires_at"),
+        # The queue's claim: asynchronous runs only (a synchronous run never writes to it).
+        Index("ix_runs_status_lease_expires_at", "status", "lease_expires_at",
+              sqlite_where=text("is_async IS 1"), postgresql_where=text("is_async IS TRUE")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

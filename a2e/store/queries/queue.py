@@ -87,9 +87,10 @@ def claim_run(
 ) -> ClaimedRun | None:
     """Take the oldest queued run, or the oldest asynchronous run whose lease expired
     (its worker is gone), in one conditional ``UPDATE``; None when there is none."""
-    claimable = or_(
-        Run.status == "queued",
-        and_(Run.status == "running", Run.is_async.is_(True), Run.lease_expires_at < now),
+    claimable = and_(  # is_async first and alone: the partial index's own predicate
+        Run.is_async.is_(True),
+        or_(Run.status == "queued",
+            and_(Run.status == "running", Run.lease_expires_at < now)),
     )
     candidate = select(Run.id).where(claimable)
     if skip_agents:
