@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from a2e.store.dialect import advisory_xact_lock, delete_guard_lifted, try_advisory_xact_lock
@@ -177,10 +177,15 @@ def count_events(session: Session, where: AuditFilter = AuditFilter()) -> int:
 
 
 def read_last_ts(session: Session, action: str, client_ip: str | None) -> datetime | None:
-    """When ``action`` was last recorded for ``client_ip``."""
+    """When ``action`` was last recorded for ``client_ip``. The action is written into the
+    SQL, not bound: the address index holds
+    :data:`~a2e.store.models.audit.BY_ADDRESS_ACTION`'s events only, and a plan made for
+    any value of a parameter (PostgreSQL's generic plan of a prepared statement) could
+    not use it."""
     return session.scalar(
         select(AuditEvent.ts)
-        .where(AuditEvent.action == action, AuditEvent.client_ip == client_ip)
+        .where(AuditEvent.action == literal(action, literal_execute=True),
+               AuditEvent.client_ip == client_ip)
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
