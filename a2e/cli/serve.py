@@ -12,6 +12,7 @@ from gunicorn.app.base import BaseApplication
 
 from a2e.cli.common import database, settings
 from a2e.config import Settings
+from a2e.heap import freeze_startup_objects
 
 log = logging.getLogger("a2e.serve")
 #: Extra seconds a worker gets beyond the run deadline before gunicorn kills it.
@@ -39,6 +40,7 @@ class A2EServer(BaseApplication):  # type: ignore[misc]
             from a2e.queue.worker import QueueWorker
 
             QueueWorker(app, threads, name="serve").start()
+        freeze_startup_objects()
         return app
 
 

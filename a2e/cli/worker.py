@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from a2e.cli.common import settings
+from a2e.heap import freeze_startup_objects
 
 log = logging.getLogger("a2e.worker")
 
@@ -32,6 +33,7 @@ def worker(concurrency: int) -> None:
 
     app = create_app(config)
     queue_worker = QueueWorker(app, concurrency, name="worker").start()
+    freeze_startup_objects()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
