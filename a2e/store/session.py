@@ -1,6 +1,7 @@
 """Engines and sessions: one :class:`Database` per process; PostgreSQL pools ping a
-connection that sat idle before handing it out, and single hot statements run on each
-thread's own connection (:mod:`a2e.store.thread_connections`).
+connection that sat idle before handing it out, and the run path's statements run on
+each thread's own connection (:mod:`a2e.store.thread_connections`), except SQLite's
+writes, which take turns on one connection of the process.
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout; its
 transactions are begun explicitly so that write scopes can take the write lock
@@ -197,6 +198,13 @@ class Database:
         #: SQLite's busy timeout (None on PostgreSQL), and the lock its writers take turns on.
         self._busy_timeout_ms = _BUSY_TIMEOUTS.get(engine)
         self._writer = threading.Lock()
+        #: SQLite: the one driver connection this process's writers take turns on (under
+        #: ``_writer``). SQLite drops a connection's whole page cache whenever another
+        #: connection has committed; with every write of the process on one connection,
+        #: its cache stays warm (a thread's own would re-read every page it touches).
+        self._writer_connection = ThreadConnections(
+            engine, ping_after_idle_s=PING_AFTER_IDLE_S, prepare=own_connection_setup(engine),
+            shared=True)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -259,11 +267,12 @@ class Database:
         PostgreSQL: ``BEGIN`` … ``COMMIT``, the statements given to ``at_commit``
         pipelined with the ``COMMIT`` unless not ``pipelined``.
         SQLite: after the file check every transaction makes, ``BEGIN IMMEDIATE`` when
-        ``write``, one writer of this process at a time (:meth:`_one_writer`), writers
-        of other processes met with the tight lock retry.
+        ``write``, one writer of this process at a time (:meth:`_one_writer`) on the
+        process's writer connection, writers of other processes met with the tight lock
+        retry.
         """
-        conn, cursor, drop = self._driver_connection()
         with self._one_writer(write) as left_ms:
+            conn, cursor, drop = self._driver_connection(writer=left_ms is not None)
             begin: Callable[[], Any] = (
                 functools.partial(_begin_immediate, conn, left_ms, busy_handler=False)
                 if left_ms is not None
@@ -294,12 +303,14 @@ class Database:
             return tx.execute(statement, values)
         return retry_locked(self._busy_timeout_ms, lambda: tx.execute(statement, values))
 
-    def _driver_connection(self) -> tuple[Any, Any, Callable[[], None]]:
-        """(this thread's driver connection, its cursor, how to drop it), after the SQLite
-        file check."""
+    def _driver_connection(self, writer: bool = False) -> tuple[Any, Any, Callable[[], None]]:
+        """(the driver connection, its cursor, how to drop it), after the SQLite file
+        check: this thread's own, or for a ``writer`` holding SQLite's :meth:`_one_writer`
+        the process's writer connection."""
         self.check_file()
-        owned = self._thread_connections.get()
-        return owned.dbapi_conn, owned.cursor, self._thread_connections.discard
+        connections = self._writer_connection if writer else self._thread_connections
+        owned = connections.get()
+        return owned.dbapi_conn, owned.cursor, connections.discard
 
     def _driver_tx(self, cursor: Any, conn: Any, drop: Callable[[], None], *,
                    begin: Callable[[], Any], pipeline: Any = None) -> DriverTransaction:
@@ -331,16 +342,16 @@ class Database:
         tight retry as ``BEGIN IMMEDIATE``. Driver errors leave as SQLAlchemy's
         :class:`DBAPIError`, and a connection found broken is never used again.
         """
-        conn, cursor, drop = self._driver_connection()
+        with self._one_writer(True) as left_ms:
+            conn, cursor, drop = self._driver_connection(writer=left_ms is not None)
 
-        def attempt() -> list[Any]:
-            return cursor.execute(sql, params).fetchall()
+            def attempt() -> list[Any]:
+                return cursor.execute(sql, params).fetchall()
 
-        try:
-            with self._one_writer(True) as left_ms:
+            try:
                 return attempt() if left_ms is None else retry_locked(left_ms, attempt)
-        except self.engine.dialect.loaded_dbapi.Error as exc:
-            raise self._driver_error(sql, params, exc, conn, drop) from exc
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                raise self._driver_error(sql, params, exc, conn, drop) from exc
 
     @contextmanager
     def _one_writer(self, write: bool) -> Iterator[int | None]:
@@ -394,4 +405,5 @@ class Database:
 
     def dispose(self) -> None:
         self._thread_connections.close_all()
+        self._writer_connection.close_all()
         self.engine.dispose()

@@ -9,6 +9,11 @@ detached from the pool, outside any transaction until it begins one (``prepare``
 by :func:`a2e.store.dialect.own_connection_setup`), with one cursor reused for every
 statement.
 
+SQLite's writers share one such connection per process instead (``shared``): they
+take turns anyway (``Database._one_writer``), and SQLite drops a connection's whole page
+cache whenever another connection has committed, so that a thread's own would read back
+every page it touches.
+
 A connection is closed when its thread is gone, when it breaks, or by
 :meth:`ThreadConnections.close_all` (``Database.dispose``). One that sat idle is pinged
 before use, as pooled ones are. After a fork the child makes its own and never closes
@@ -51,15 +56,23 @@ def _close_in_process(pid: int, dbapi_conn: Any) -> None:
         dbapi_conn.close()
 
 
+class _One:
+    """Where a shared :class:`ThreadConnections` keeps its one connection."""
+
+    owned: Owned | None = None
+
+
 class ThreadConnections:
-    """Hands each thread its own connection to ``engine``'s database (see the module)."""
+    """Hands each thread its own connection to ``engine``'s database (see the module);
+    ``shared``: one connection for every thread of the process, for callers that take
+    turns on it under a lock of their own (SQLite's writers)."""
 
     def __init__(self, engine: Engine, *, ping_after_idle_s: float,
-                 prepare: Callable[[Any], None]) -> None:
+                 prepare: Callable[[Any], None], shared: bool = False) -> None:
         self.engine = engine
         self.ping_after_idle_s = ping_after_idle_s
         self.prepare = prepare
-        self._local = threading.local()
+        self._local: Any = _One() if shared else threading.local()
         self._lock = threading.Lock()
         self._all: weakref.WeakSet[Owned] = weakref.WeakSet()
 

@@ -1,7 +1,8 @@
 """Each thread's own driver connection (``a2e.store.thread_connections``): one per
 thread, closed with its thread, by ``dispose`` or when broken, pinged after idling,
 and never closed by a forked child; on SQLite without a busy handler, waiting for the
-write lock with a2e's own retry and no ``PRAGMA`` per transaction."""
+write lock with a2e's own retry and no ``PRAGMA`` per transaction, all of one
+process's writes on one connection."""
 
 import multiprocessing
 import sqlite3
@@ -117,17 +118,21 @@ def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg):
 
 
 def test_sqlite_run_path_statements_take_no_pragma_and_pooled_connections_keep_the_timeout(lite):
-    own = lite._thread_connections.get().dbapi_conn
+    own, writer = (lite._thread_connections.get().dbapi_conn,
+                   lite._writer_connection.get().dbapi_conn)
     sent: list[str] = []
-    own.set_trace_callback(sent.append)
+    for conn in (own, writer):
+        conn.set_trace_callback(sent.append)
     with lite.driver_transaction() as tx:
         tx.execute(select(Agent.id).limit(1))
     lite.driver_statement(select(Agent.id).limit(1))
     lite.run_statement("SELECT 1", {})
-    own.set_trace_callback(None)
+    for conn in (own, writer):
+        conn.set_trace_callback(None)
     assert "BEGIN IMMEDIATE" in sent and "COMMIT" in sent
     assert not [statement for statement in sent if "PRAGMA" in statement.upper()]
-    assert own.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    for conn in (own, writer):
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
     with lite.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
 
@@ -150,27 +155,46 @@ def test_sqlite_driver_transaction_waits_for_a_writer_instead_of_failing(lite):
 
 
 def test_sqlite_threads_of_one_process_wait_their_turn_instead_of_retrying(lite):
-    begins: list[list[str]] = []
+    sent: list[str] = []
+    lite._writer_connection.get().dbapi_conn.set_trace_callback(sent.append)
 
     def writer(number: int) -> None:
-        sent: list[str] = []
-        begins.append(sent)
-        own = lite._thread_connections.get().dbapi_conn
-        own.set_trace_callback(sent.append)
         with lite.driver_transaction() as tx:
             tx.execute(insert(Agent).values(name=f"turn-{number}"))
             time.sleep(0.05)  # holding SQLite's write lock while the others want it
-        own.set_trace_callback(None)
 
     threads = [threading.Thread(target=writer, args=(number,)) for number in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert [sent.count("BEGIN IMMEDIATE") for sent in begins] == [1, 1, 1, 1]
+    lite._writer_connection.get().dbapi_conn.set_trace_callback(None)
+    assert sent.count("BEGIN IMMEDIATE") == 4
     with lite.engine.connect() as conn:
         names = set(conn.scalars(select(Agent.name)).all())
     assert {f"turn-{number}" for number in range(4)} <= names
+
+
+def _data_version(db: Database) -> int:
+    """SQLite's count for the connection a write transaction runs on: it changes when
+    another connection has committed (and the connection's page cache is dropped)."""
+    with db.driver_transaction() as tx:
+        return tx.exec_driver_sql("PRAGMA data_version", ()).scalar()
+
+
+def test_sqlite_writes_of_every_thread_share_one_connection_whose_cache_stays_valid(lite):
+    before = _data_version(lite)
+
+    def write() -> None:
+        with lite.driver_transaction() as tx:
+            tx.execute(insert(Agent).values(name="from-another-thread"))
+
+    in_thread(write)
+    lite.run_statement("UPDATE agents SET disabled = disabled WHERE id = -1", {})
+    assert _data_version(lite) == before  # nobody else committed: nothing to read back
+    with lite.session(write=True) as session:  # a pooled connection's commit does count
+        session.execute(insert(Agent).values(name="from-a-session"))
+    assert _data_version(lite) != before
 
 
 def test_a_database_that_cannot_be_reached_raises_sqlalchemys_error():
