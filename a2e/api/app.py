@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -21,6 +20,7 @@ from a2e.config import Settings, load_settings, parse_settings
 from a2e.engine.clock import SystemClock
 from a2e.engine.ports import Clock
 from a2e.logs import configure_logging
+from a2e.protocol.json_text import make_encoder
 from a2e.secret import load_secret_key
 from a2e.store.session import Database
 
@@ -38,18 +38,19 @@ def _settings(config: Settings | Mapping[str, Any] | None) -> Settings:
 
 class JsonProvider(DefaultJSONProvider):
     """Flask's JSON, keys in the order they were written, and one encoder made once for
-    every compact answer (``json.dumps`` with options makes one per call)."""
+    every compact answer (``json.dumps`` with options makes one per call; see
+    :func:`a2e.protocol.json_text.make_encoder`)."""
 
     sort_keys = False
 
     def __init__(self, app: Flask) -> None:
         super().__init__(app)
-        self._compact = json.JSONEncoder(
+        self._compact = make_encoder(
             default=self.default, ensure_ascii=self.ensure_ascii, separators=_COMPACT["separators"])
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if kwargs == _COMPACT:
-            return self._compact.encode(obj)
+            return self._compact(obj)
         return super().dumps(obj, **kwargs)
 
 

@@ -9,11 +9,11 @@ its steps wrote plus :data:`STEP_RECORD_BYTES` per step record, so the execute r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from a2e.errors import ExecutionError
+from a2e.protocol.json_text import make_encoder
 from a2e.protocol.model import ExecutionLimits
 
 #: What one step record (ids, status, timings, attempts) is counted as, besides its result.
@@ -21,15 +21,15 @@ STEP_RECORD_BYTES = 256
 _SCALAR_BYTES = {type(None): 4, bool: 5, int: 8, float: 12}
 
 
-#: Compact JSON, anything else as its ``str()`` (one encoder: making one per call costs more).
-_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
+#: Compact JSON, anything else as its ``str()``.
+_COMPACT = make_encoder(separators=(",", ":"), default=str)
 
 
 def json_size(value: Any) -> int:
     """The length of ``value`` as compact JSON (the C encoder: a transient copy of the text,
     cheaper than walking the value in Python); values nested too deeply for it are walked."""
     try:
-        return len(_COMPACT.encode(value))
+        return len(_COMPACT(value))
     except (RecursionError, ValueError):
         return _walked_size(value)
 

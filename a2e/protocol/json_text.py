@@ -3,13 +3,15 @@
 :func:`nesting_depth` measures how deep arrays and objects nest without recursing, so
 a body nested a thousand deep is refused before :func:`json.loads` could hit Python's
 recursion limit; :func:`loads` refuses NaN/Infinity and strings holding a lone UTF-16
-surrogate (no database can store one).
+surrogate (no database can store one); :func:`make_encoder` gives a ``json.dumps`` made
+once instead of per call.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 MAX_DEPTH = 64
@@ -65,3 +67,35 @@ def loads(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
             raise JSONTextError("JSON text with a lone surrogate (\\ud800-\\udfff) "
                                 "is not valid Unicode") from None
     return value
+
+
+def make_encoder(
+    *, separators: tuple[str, str] = (", ", ": "), ensure_ascii: bool = True,
+    default: Callable[[Any], Any] | None = None,
+) -> Callable[[Any], str]:
+    """``json.dumps`` with these options, its C encoder built once: ``json.dumps`` and
+    ``JSONEncoder.encode`` build one per call, which costs about as much as encoding a
+    small value. The text is the same as theirs; a value that contains itself raises
+    RecursionError rather than ValueError (no cycle check: JSON values have none)."""
+    encoder = json.JSONEncoder(separators=separators, ensure_ascii=ensure_ascii,
+                               default=default, check_circular=False)
+    make = json.encoder.c_make_encoder
+    if make is None:  # no C accelerator (not CPython)
+        return encoder.encode
+    strings = (json.encoder.encode_basestring_ascii if ensure_ascii
+               else json.encoder.encode_basestring)
+    return _Encode(make(None, encoder.default, strings, None, separators[1], separators[0],
+                        False, False, True))
+
+
+class _Encode:
+    """A value's text from a C encoder's chunks. A class, not a closure: psycopg keys its
+    dumpers by the function, and warns of a leak for one that is a closure."""
+
+    __slots__ = ("_chunks",)
+
+    def __init__(self, chunks: Callable[[Any, int], Any]) -> None:
+        self._chunks = chunks
+
+    def __call__(self, value: Any) -> str:
+        return "".join(self._chunks(value, 0))

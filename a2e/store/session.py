@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement
 
+from a2e.protocol.json_text import make_encoder
 from a2e.store.dialect import (
     autocommits_single_statements,
     by_dialect,
@@ -49,6 +50,8 @@ PING_AFTER_IDLE_S = 1.0
 _SQLITE_FILES: weakref.WeakKeyDictionary[Engine, SqliteFile] = weakref.WeakKeyDictionary()
 #: Each SQLite engine's busy timeout (ms): how long a writer waits for the write lock.
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+#: How JSON columns are written: ``json.dumps``'s text, its encoder built once.
+_JSON_TEXT = make_encoder()
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int, file: SqliteFile | None) -> None:
@@ -163,6 +166,7 @@ def make_engine(url: str | URL, *, pool_size: int = 5, busy_timeout_ms: int = 50
 def _sqlite_engine(url: URL, *, pool_size: int, busy_timeout_ms: int) -> Engine:
     engine = create_engine(
         url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        json_serializer=_JSON_TEXT,
     )
     path = url.database
     file = SqliteFile(path) if path and path != ":memory:" and not path.startswith("file:") else None
@@ -181,6 +185,7 @@ def _postgresql_engine(url: URL, *, pool_size: int, busy_timeout_ms: int) -> Eng
         max_overflow=pool_size * 2,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
+        json_serializer=_JSON_TEXT,
     )
     _ping_idle_connections(engine)
     return engine
