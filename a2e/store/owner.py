@@ -26,9 +26,24 @@ def boot_id() -> str:
         return "unknown"
 
 
+_owner: Owner | None = None
+
+
 def current_owner() -> Owner:
-    """Computed per call: gunicorn forks workers after the app module is imported."""
-    return Owner(host=socket.gethostname(), pid=os.getpid(), boot_id=boot_id())
+    """This process: looked up on its first call (a host name changed later is not seen),
+    and again in a forked child (gunicorn forks workers after this module is imported)."""
+    global _owner
+    if _owner is None:
+        _owner = Owner(host=socket.gethostname(), pid=os.getpid(), boot_id=boot_id())
+    return _owner
+
+
+def _forget_owner() -> None:
+    global _owner
+    _owner = None
+
+
+os.register_at_fork(after_in_child=_forget_owner)
 
 
 def pid_alive(pid: int) -> bool:
