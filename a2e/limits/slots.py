@@ -20,6 +20,7 @@ from typing import Protocol
 from a2e.engine.ports import Clock
 from a2e.errors import RateLimited
 from a2e.limits.sql import LimitReader
+from a2e.store.dialect import locks_for_writing_at_begin
 from a2e.store.driver import DriverTransaction, Tail
 from a2e.store.owner import current_owner, pid_alive
 from a2e.store.queries import usage as queries
@@ -52,6 +53,8 @@ class RunSlots:
         self.clock = clock
         self.lease = timedelta(seconds=run_deadline_s + LEASE_GRACE_S)
         self.alive = alive
+        #: SQLite: the write lock taken at BEGIN already keeps every other writer out.
+        self._locked_by_begin = locks_for_writing_at_begin(db.dialect)
 
     def limit(self, agent_id: int, source: LimitSource | None = None) -> int:
         """The agent's ``concurrent_runs`` (from ``source`` when the caller read it already,
@@ -77,7 +80,7 @@ class RunSlots:
             return queries.acquire_slot_at_commit(conn, agent_id, limit, owner, now,
                                                   expires).scalar
         lease_id = None
-        if limit > 0 and queries.lock_agent(conn, agent_id):
+        if limit > 0 and (self._locked_by_begin or queries.lock_agent(conn, agent_id)):
             lease_id = queries.acquire_slot(conn, agent_id, limit, owner, now, expires)
             if lease_id is None and queries.delete_stale_slots(conn, agent_id, owner, now, self.alive):
                 lease_id = queries.acquire_slot(conn, agent_id, limit, owner, now, expires)

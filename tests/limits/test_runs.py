@@ -171,3 +171,13 @@ def test_refused_starts_leave_the_thread_connection_usable(
         answers.append(client.post(EXECUTE, headers=auth(key),
                                    json={"workflow": loop_workflow(httpserver, 1)}).status_code)
     assert answers == [429, 200] * 8
+
+
+def test_an_agent_that_is_gone_gets_no_slot(make_app: Callable[..., Flask], db: Database) -> None:
+    """The agent's row is locked (PostgreSQL) or the write lock held (SQLite), and the
+    lease goes in only while the agent exists."""
+    slots = make_app(rateLimiting={"concurrent_runs": 1}).extensions["a2e"].services.run_slots
+    with pytest.raises(RateLimited), db.driver_transaction(pipelined=False) as tx:
+        slots.acquire_in(tx, 999_999, 1)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(RunSlotLease)) == 0

@@ -242,7 +242,8 @@ def acquire_slot(
     session: Executor, agent_id: int, limit: int, owner: Owner,
     now: datetime, expires_at: datetime,
 ) -> int | None:
-    """Insert a lease if the agent holds fewer than ``limit`` unexpired ones; its id or None.
+    """Insert a lease if the agent exists and holds fewer than ``limit`` unexpired ones;
+    its id or None.
 
     Exact only under :func:`lock_agent` (or SQLite's write lock) in the same transaction.
     """
@@ -285,7 +286,8 @@ _ACQUIRE_SLOT = insert(RunSlotLease).from_select(
         bindparam("boot_id", type_=RunSlotLease.owner_boot_id.type),
         bindparam("now", type_=RunSlotLease.acquired_at.type),
         bindparam("expires_at", type_=RunSlotLease.expires_at.type),
-    ).where(_HELD < bindparam("limit")),
+    ).where(_HELD < bindparam("limit"),
+            select(Agent.id).where(Agent.id == bindparam("agent_id")).exists()),
 ).returning(RunSlotLease.id)
 
 
