@@ -61,6 +61,7 @@ import requests
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from a2e.heap import freeze_startup_objects
 from a2e.store.queries import agents as agent_queries
 from a2e.store.session import Database
 from benchmarks.common import (
@@ -297,8 +298,9 @@ IN_PROCESS_WARM_UP, IN_PROCESS_ROUNDS, IN_PROCESS_CALLS = 200, 5, 1500
 
 @contextmanager
 def executing(dialect: str, name: str) -> Iterator[tuple[Callable[[], None], Flask]]:
-    """A call that posts the execute request to a2e through Flask's test client (on the
-    scratch database ``name``, one agent), raising unless it succeeds; and the app."""
+    """A call that posts the execute request to a2e through Flask's test client (one per
+    thread; on the scratch database ``name``, one agent), raising unless it succeeds; and
+    the app, its startup objects frozen as ``a2e serve``'s worker freezes its own."""
     with scratch_database(dialect, name) as url, \
             tempfile.TemporaryDirectory(prefix="a2e-bench-inprocess-") as logs:
         db = Database.from_url(url)
@@ -306,11 +308,14 @@ def executing(dialect: str, name: str) -> Iterator[tuple[Callable[[], None], Fla
             key = agent_queries.create_agent(session, "bench-in-process")
         db.dispose()
         app = bench_app(url, logs)
-        client = app.test_client()
+        freeze_startup_objects()
         headers = {"X-API-Key": key.api_key, "Content-Type": "application/json"}
+        local = threading.local()
 
         def call() -> None:
-            response = client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
+            if not hasattr(local, "client"):
+                local.client = app.test_client()
+            response = local.client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
             if response.status_code != 200:
                 raise RuntimeError(f"a2e in-process: {response.status_code} {response.json}")
 
@@ -363,14 +368,16 @@ def in_process(dialects_: list[str]) -> list[Figure]:
 
 
 INSTRUCTION_WARM_UP, INSTRUCTION_CALLS = 60, 60
+#: Threads of the second count: requests in flight at once, as under ``wrk -c4``.
+INSTRUCTION_THREADS = 4
 #: Audit events the sealer's count is taken over.
 SEALED_EVENTS = 300
 
 
-def instructions_ours(dialect: str) -> None:
+def instructions_ours(dialect: str, threads: int) -> None:
     """The loop :func:`instruction_counts` counts, for a2e (in the child under callgrind)."""
-    with executing(dialect, "a2e_bench_instructions") as (call, _):
-        counted_loop(call, INSTRUCTION_WARM_UP, INSTRUCTION_CALLS)
+    with executing(dialect, f"a2e_bench_instructions_{threads}") as (call, _):
+        counted_loop(call, INSTRUCTION_WARM_UP, INSTRUCTION_CALLS * threads, threads)
 
 
 def instructions_sealing(dialect: str) -> None:
@@ -415,33 +422,40 @@ def instruction_counts(dialects_: list[str]) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="a2e-bench-callgrind-") as scratch:
         children = {}
         for dialect in dialects_:
-            work = Path(scratch, dialect)
-            work.mkdir()
-            children[dialect] = (work, _under_callgrind(
-                [sys.executable, "-m", "benchmarks.runpath", "--instructions", dialect], work))
+            for threads in (1, INSTRUCTION_THREADS):
+                work = Path(scratch, f"{dialect}-{threads}")
+                work.mkdir()
+                children[f"{dialect}-{threads}"] = (work, _under_callgrind(
+                    [sys.executable, "-m", "benchmarks.runpath", "--instructions", dialect,
+                     str(threads)], work))
             work = Path(scratch, f"seal-{dialect}")
             work.mkdir()
             children[f"seal-{dialect}"] = (work, _under_callgrind(
                 [sys.executable, "-m", "benchmarks.runpath", "--seal-instructions", dialect],
                 work))
         if checkout:
-            work = Path(scratch, "upstream")
-            work.mkdir()
             python = os.environ.get("A2E_BENCH_UPSTREAM_PYTHON", sys.executable)
-            children["upstream"] = (work, _under_callgrind(
-                [python, str(REPO / "benchmarks" / "upstream_server.py"), checkout,
-                 str(work / "server"), "--instructions", BODY,
-                 str(INSTRUCTION_WARM_UP), str(INSTRUCTION_CALLS)], work))
+            for threads in (1, INSTRUCTION_THREADS):
+                work = Path(scratch, f"upstream-{threads}")
+                work.mkdir()
+                children[f"upstream-{threads}"] = (work, _under_callgrind(
+                    [python, str(REPO / "benchmarks" / "upstream_server.py"), checkout,
+                     str(work / "server"), "--instructions", BODY, str(INSTRUCTION_WARM_UP),
+                     str(INSTRUCTION_CALLS * threads), str(threads)], work))
         counts = {what: _counted(child, work, what,
-                                 SEALED_EVENTS if what.startswith("seal-") else INSTRUCTION_CALLS)
+                                 SEALED_EVENTS if what.startswith("seal-")
+                                 else INSTRUCTION_CALLS * int(what.rsplit("-", 1)[1]))
                   for what, (work, child) in children.items()}
-    theirs = counts.pop("upstream", None)
-    note = (f"callgrind, {INSTRUCTION_CALLS} calls after {INSTRUCTION_WARM_UP}; "
-            "no goal, repeatable where the timed rows are not")
-    figures = [Figure(f"instructions per in-process execute vs upstream ({dialect})",
-                      counts[dialect] / 1e6, "M instr",
-                      baseline=theirs / 1e6 if theirs else None, note=note)
-               for dialect in dialects_]
+    figures = []
+    for threads in (1, INSTRUCTION_THREADS):
+        theirs = counts.get(f"upstream-{threads}")
+        at_once = "" if threads == 1 else f", {threads} threads at once"
+        note = (f"callgrind, {INSTRUCTION_CALLS * threads} calls after {INSTRUCTION_WARM_UP}"
+                f"{at_once}; no goal, repeatable where the timed rows are not")
+        figures += [Figure(f"instructions per in-process execute{at_once} vs upstream ({dialect})",
+                           counts[f"{dialect}-{threads}"] / 1e6, "M instr",
+                           baseline=theirs / 1e6 if theirs else None, note=note)
+                    for dialect in dialects_]
     figures += [Figure(f"instructions per audit event sealed ({dialect})",
                        counts[f"seal-{dialect}"] / 1e3, "k instr",
                        note=f"callgrind, one seal of {SEALED_EVENTS} pending events "
@@ -545,6 +559,6 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--in-process"]:  # for a profiler: the in-process loop alone
         print(in_process_ours("sqlite"))
     elif sys.argv[1:2] == ["--instructions"]:  # a child of instruction_counts
-        instructions_ours(sys.argv[2])
+        instructions_ours(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1:2] == ["--seal-instructions"]:  # a child of instruction_counts
         instructions_sealing(sys.argv[2])

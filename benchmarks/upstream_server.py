@@ -13,8 +13,9 @@ fallbacks.
 With ``--in-process BODY`` instead of a port it serves nothing: it posts the execute
 request ``BODY`` through the app's Flask test client (200 warm-up calls, then 5 rounds of
 1,500) and prints the process CPU per call of each round, in µs, as a JSON list. With
-``--instructions BODY WARM_UP CALLS``, run under callgrind, it posts it the same way in
-:func:`counted_loop` (the count of the calls alone, in callgrind's dump).
+``--instructions BODY WARM_UP CALLS [THREADS]``, run under callgrind, it posts it the same
+way in :func:`counted_loop` (the count of the calls alone, in callgrind's dump), from
+THREADS threads at once if given.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -96,35 +98,50 @@ def set_up(checkout: str, workdir: str) -> tuple[object, str]:
     return a2e_server.app, key
 
 
-def counted_loop(call: Callable[[], object], warm_up: int, calls: int) -> None:
+def counted_loop(call: Callable[[], object], warm_up: int, calls: int, threads: int = 1) -> None:
     """``call`` ``warm_up`` times, then ``calls`` times with callgrind counting (this
     process runs under ``valgrind --tool=callgrind``): its count is zeroed before the loop
-    and dumped after it, so the dump holds the loop alone."""
-    for _ in range(warm_up):
-        call()
+    and dumped after it, so the dump holds the loop alone. With ``threads`` above 1 each
+    of that many threads makes ``calls // threads`` of the calls at once (``call`` must
+    be safe to call from several threads)."""
+    def loop(times: int) -> None:
+        for _ in range(times):
+            call()
+
+    def together(times: int) -> None:
+        running = [threading.Thread(target=loop, args=(times,)) for _ in range(threads)]
+        for thread in running:
+            thread.start()
+        for thread in running:
+            thread.join()
+
+    together(warm_up // threads)
     subprocess.run(["callgrind_control", "-z", str(os.getpid())], check=True, capture_output=True)
-    for _ in range(calls):
-        call()
+    together(calls // threads)
     subprocess.run(["callgrind_control", "-d", "loop", str(os.getpid())], check=True,
                    capture_output=True)
 
 
-def instructions(checkout: str, workdir: str, body: str, warm_up: int, calls: int) -> None:
-    """The execute request through the test client in :func:`counted_loop`."""
+def instructions(checkout: str, workdir: str, body: str, warm_up: int, calls: int,
+                 threads: int = 1) -> None:
+    """The execute request through the test client (one per thread) in :func:`counted_loop`."""
     app, key = set_up(checkout, workdir)
-    client = app.test_client()
     headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    local = threading.local()
 
     def call() -> None:
-        assert client.post("/api/v1/workflows/execute", data=body, headers=headers).status_code == 200
+        if not hasattr(local, "client"):
+            local.client = app.test_client()
+        response = local.client.post("/api/v1/workflows/execute", data=body, headers=headers)
+        assert response.status_code == 200
 
-    counted_loop(call, warm_up, calls)
+    counted_loop(call, warm_up, calls, threads)
 
 
 if __name__ == "__main__":
     if sys.argv[3] == "--in-process":
         print(json.dumps(in_process(sys.argv[1], sys.argv[2], sys.argv[4])))
     elif sys.argv[3] == "--instructions":
-        instructions(sys.argv[1], sys.argv[2], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+        instructions(sys.argv[1], sys.argv[2], sys.argv[4], *map(int, sys.argv[5:8]))
     else:
         main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
