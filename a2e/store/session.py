@@ -203,13 +203,14 @@ class Database:
         #: SQLite's busy timeout (None on PostgreSQL), and the lock its writers take turns on.
         self._busy_timeout_ms = _BUSY_TIMEOUTS.get(engine)
         self._writer = threading.Lock()
-        #: SQLite: the one driver connection this process's writers take turns on (under
-        #: ``_writer``). SQLite drops a connection's whole page cache whenever another
-        #: connection has committed; with every write of the process on one connection,
-        #: its cache stays warm (a thread's own would re-read every page it touches).
+        #: SQLite (None on PostgreSQL): the one driver connection this process's writers
+        #: take turns on (under ``_writer``). SQLite drops a connection's whole page cache
+        #: whenever another connection has committed; with every write of the process on
+        #: one connection, its cache stays warm (a thread's own would re-read every page
+        #: it touches).
         self._writer_connection = ThreadConnections(
             engine, ping_after_idle_s=PING_AFTER_IDLE_S, prepare=own_connection_setup(engine),
-            shared=True)
+            shared=True) if self._busy_timeout_ms is not None else None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -313,7 +314,9 @@ class Database:
         check: this thread's own, or for a ``writer`` holding SQLite's :meth:`_one_writer`
         the process's writer connection."""
         self.check_file()
-        connections = self._writer_connection if writer else self._thread_connections
+        connections = self._thread_connections
+        if writer and self._writer_connection is not None:
+            connections = self._writer_connection
         owned = connections.get()
         return owned.dbapi_conn, owned.cursor, connections.discard
 
@@ -410,5 +413,6 @@ class Database:
 
     def dispose(self) -> None:
         self._thread_connections.close_all()
-        self._writer_connection.close_all()
+        if self._writer_connection is not None:
+            self._writer_connection.close_all()
         self.engine.dispose()
