@@ -78,7 +78,7 @@ from benchmarks.common import (
     scratch_database,
     skipped,
 )
-from benchmarks.upstream_server import counted_loop
+from benchmarks.upstream_server import counted_loop, per_thread
 from tests.serving import ServerProcess, free_port
 
 WORKFLOW = "\n".join(json.dumps(message) for message in (
@@ -310,12 +310,10 @@ def executing(dialect: str, name: str) -> Iterator[tuple[Callable[[], None], Fla
         app = bench_app(url, logs)
         freeze_startup_objects()
         headers = {"X-API-Key": key.api_key, "Content-Type": "application/json"}
-        local = threading.local()
+        client = per_thread(app.test_client)
 
         def call() -> None:
-            if not hasattr(local, "client"):
-                local.client = app.test_client()
-            response = local.client.post("/api/v1/workflows/execute", data=BODY, headers=headers)
+            response = client().post("/api/v1/workflows/execute", data=BODY, headers=headers)
             if response.status_code != 200:
                 raise RuntimeError(f"a2e in-process: {response.status_code} {response.json}")
 

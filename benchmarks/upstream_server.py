@@ -28,8 +28,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 OPERATIONS = ["GetCurrentDateTime", "Calculate"]
+T = TypeVar("T")
 HIGH = 10**9
 
 
@@ -122,17 +124,27 @@ def counted_loop(call: Callable[[], object], warm_up: int, calls: int, threads: 
                    capture_output=True)
 
 
+def per_thread(make: Callable[[], T]) -> Callable[[], T]:
+    """What ``make()`` gives, made once in each thread that asks (a test client each)."""
+    local = threading.local()
+
+    def mine() -> T:
+        if not hasattr(local, "made"):
+            local.made = make()
+        return local.made
+
+    return mine
+
+
 def instructions(checkout: str, workdir: str, body: str, warm_up: int, calls: int,
                  threads: int = 1) -> None:
     """The execute request through the test client (one per thread) in :func:`counted_loop`."""
     app, key = set_up(checkout, workdir)
     headers = {"X-API-Key": key, "Content-Type": "application/json"}
-    local = threading.local()
+    client = per_thread(app.test_client)
 
     def call() -> None:
-        if not hasattr(local, "client"):
-            local.client = app.test_client()
-        response = local.client.post("/api/v1/workflows/execute", data=body, headers=headers)
+        response = client().post("/api/v1/workflows/execute", data=body, headers=headers)
         assert response.status_code == 200
 
     counted_loop(call, warm_up, calls, threads)

@@ -41,9 +41,7 @@ def test_startup_garbage_is_collected_and_the_rest_frozen(thawed: None) -> None:
     assert tracked(Node())  # what comes after is the collector's as before
 
 
-def test_a_server_worker_freezes_once_its_app_is_built(
-    thawed: None, settings_factory, tmp_path
-) -> None:
+def test_a_server_worker_freezes_once_its_app_is_built(thawed: None, settings_factory) -> None:
     config: Settings = settings_factory(queue={"workers_per_server": 0})
     server = A2EServer(config, gunicorn_options(config, "127.0.0.1", 0, 1))
     app = server.load()
