@@ -36,7 +36,9 @@ def test_startup_garbage_is_collected_and_the_rest_frozen(thawed: None) -> None:
     assert tracked(kept)
     frozen = freeze_startup_objects()
     assert garbage() is None  # collected first, not frozen for good
-    assert frozen == gc.get_freeze_count() > 0
+    # frozen objects still die (another thread may drop one at any time): the count
+    # can only have gone down since
+    assert 0 < gc.get_freeze_count() <= frozen
     assert not tracked(kept)
     assert tracked(Node())  # what comes after is the collector's as before
 
