@@ -54,6 +54,14 @@ class JsonFormatter(jsonlogger.JsonFormatter):
             log_data["stack"] = message_dict["stack_info"]
 
 
+def log_record(logger: logging.Logger, level: int, msg: str, *args: object,
+               extra: dict[str, Any]) -> None:
+    """``logger.log(level, msg, *args, extra=extra)`` without looking up the caller's file
+    and line (a walk up the stack per record), which no line of ours carries."""
+    if logger.isEnabledFor(level):
+        logger.handle(logger.makeRecord(logger.name, level, "", 0, msg, args, None, extra=extra))
+
+
 class RotatingFile(logging.handlers.RotatingFileHandler):
     """The standard size-rotating handler, minus its two ``stat`` calls per record (whether
     the path is a regular file, which only one of those may roll over): that is looked up

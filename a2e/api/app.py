@@ -19,7 +19,7 @@ from a2e.api.state import AppState
 from a2e.config import Settings, load_settings, parse_settings
 from a2e.engine.clock import SystemClock
 from a2e.engine.ports import Clock
-from a2e.logs import configure_logging
+from a2e.logs import configure_logging, log_record
 from a2e.protocol.json_text import make_encoder
 from a2e.secret import load_secret_key
 from a2e.store.session import Database
@@ -126,8 +126,8 @@ def _finish_request(response: Response) -> Response:
     response.headers["X-Request-Id"] = request_id or ""
     principal = context.get("principal")
     status = response.status_code
-    log.info(
-        "%s %s %s", req.method, req.path, status,
+    log_record(
+        log, logging.INFO, "%s %s %s", req.method, req.path, status,
         extra={
             "request_id": request_id,
             "agent_id": principal.agent_id if principal else None,

@@ -45,6 +45,21 @@ def test_a_plain_line_has_no_traceback_and_only_known_fields(tmp_path):
     assert line["message"] == "run done"
 
 
+def test_a_record_logged_without_its_caller_makes_the_same_line(tmp_path, monkeypatch):
+    from a2e.logs import log_record
+
+    configure_logging(str(tmp_path))
+    logger = logging.getLogger("a2e.test")
+    logger.info("%s done", "run", extra={"status": 200})
+    with monkeypatch.context() as patched:  # no walk up the stack for the file and line
+        patched.setattr(logging.Logger, "findCaller", lambda *a, **k: pytest.fail("findCaller"))
+        log_record(logger, logging.INFO, "%s done", "run", extra={"status": 200})
+        log_record(logger, logging.DEBUG, "below the level", extra={})
+    plain, fast = _lines(tmp_path)
+    assert {**fast, "ts": None} == {**plain, "ts": None}
+    assert fast["message"] == "run done" and fast["status"] == 200
+
+
 def _record(message: str) -> logging.LogRecord:
     return logging.LogRecord("a2e.test", logging.INFO, __file__, 1, message, None, None)
 
