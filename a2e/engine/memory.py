@@ -47,6 +47,12 @@ class MemoryRunRecorder:
         self._by_execution[(start.agent_id, start.execution_id)] = run_id
         return run_id
 
+    def start_open(self, run_id: int) -> bool:
+        return False  # nothing is held open here
+
+    def abandon(self, run_id: int) -> None:
+        pass
+
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
         self.runs[run_id].steps.extend(steps)
 

@@ -66,6 +66,10 @@ class RunStart:
     stored value). Without one, nothing of the run can be seen from outside before its
     finish commits, so the start need not wait for the disk: the finish's own flush
     covers it (see :meth:`RunRecorder.start_run`).
+    ``self_contained``: besides, none of them pauses the run or goes through the result
+    cache, so the run touches the database only through its recorder: the recorder may
+    keep the start's transaction open and commit it with the steps or the finish (see
+    :meth:`RunRecorder.start_run`).
     """
 
     agent_id: AgentId
@@ -76,6 +80,7 @@ class RunStart:
     concurrent_runs: int | None = None
     admission: StartAdmission | None = None
     outside_effects: bool = True
+    self_contained: bool = False
 
 
 class StartAdmission(Protocol):
@@ -161,16 +166,27 @@ class RunRecorder(Protocol):
         and :class:`a2e.errors.RateLimited` when no run slot is free. Without
         ``start.outside_effects`` the commit may return before it is on disk, provided
         every later commit of the run (steps, finish) waits for the disk and so flushes
-        it too.
+        it too. With ``start.self_contained`` the start may stay uncommitted, its
+        transaction open, until :meth:`commit_steps` or :meth:`finish_run` commits it
+        with what they write (the runner asks for a commit soon enough to bound that),
+        or :meth:`abandon` rolls it back.
         """
 
+    def start_open(self, run_id: int) -> bool:
+        """Whether the run's start is still uncommitted, its transaction held open."""
+
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
-        """Commit finished steps now, as one unit."""
+        """Commit finished steps now, as one unit (with the start, if it is still open;
+        no steps at all then commits the start alone)."""
 
     def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
         """Commit, as one unit, the steps not committed yet, the run's outcome, and the
         release of its slot. If that fails, the run must be left as it was before the
         call (``running``, with the steps committed so far), never half-finished."""
+
+    def abandon(self, run_id: int) -> None:
+        """The run ends without a finish (an exception the runner does not record went
+        through it): let go of whatever :meth:`start_run` still holds open for it."""
 
 
 class ValueStore(Protocol):

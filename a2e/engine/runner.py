@@ -1,11 +1,17 @@
 """Runs a parsed workflow: one step per operation execution, each recorded as it ends.
 
 The run's start is committed before the first step and its finish (the outcome with
-every step not committed yet) after the last; no transaction spans the run. In
-between, steps are committed only where durability needs it: right after a step with
-an outside effect (its spec's ``outside_effect``) and before any blocking wait (a Wait, a
-retry's pause: every sleep on the run's clock), so a crash keeps every step up to the
-last outside effect. A failed step stops the run; results of earlier steps stay.
+every step not committed yet) after the last. In between, steps are committed only
+where durability needs it: right after a step with an outside effect (its spec's
+``outside_effect``) and before any blocking wait (a Wait, a retry's pause: every sleep
+on the run's clock), so a crash keeps every step up to the last outside effect. A
+failed step stops the run; results of earlier steps stay.
+
+A self-contained run (``RunStart.self_contained``: no outside effect, no blocking
+operation, nothing through the result cache) may have its start's transaction kept open
+by the recorder and committed with its finish: one transaction for the whole run. Such
+a run commits its start anyway at the first step that begins :data:`HOLD_START_S` after
+it started, so that it holds a transaction open that long at most, plus one step.
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ from a2e.protocol.model import ExecutionLimits, Operation, Workflow
 from a2e.protocol.paths import is_credential_ref
 
 logger = logging.getLogger(__name__)
+
+#: How long a self-contained run may keep its start uncommitted (see the module docstring).
+HOLD_START_S = 0.02
 
 # Config keys that change how an operation runs but not what it computes.
 NON_KEY_OPTIONS = frozenset({"cache", "outputPath", "timeout", "idempotencyKey"})
@@ -141,16 +150,21 @@ class Runner:
         """
         clock = _SavingClock(self.services.clock)
         started_at, start = clock.now(), clock.monotonic()
+        held_until = None
         if journal is not None:
             run_id = journal.run_id
         else:
+            outside, self_contained = self._reach(workflow)
             run_id = self.recorder.start_run(
                 RunStart(agent.agent_id, execution_id, workflow_text, started_at, saved_workflow,
-                         concurrent_runs, admission, self._acts_outside(workflow))
+                         concurrent_runs, admission, outside, self_contained)
             )
+            if self_contained and self.recorder.start_open(run_id):
+                held_until = start + HOLD_START_S
         services = dataclasses.replace(self.services, clock=clock)
         run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services),
-                   journal=journal, checked=set(workflow.operations) if validated else set())
+                   journal=journal, checked=set(workflow.operations) if validated else set(),
+                   held_until=held_until)
         clock.before_sleep = run.save
         error: dict[str, Any] | None = None
         status = "succeeded"
@@ -161,6 +175,9 @@ class Runner:
                 exc.suggestions = [exc.hint]
             error = run.redact(exc.to_dict())
             status = exc.run_status
+        except BaseException:
+            self.recorder.abandon(run_id)
+            raise
         finished_at = clock.now()
         duration_ms = _ms(clock.monotonic() - start)
         self.recorder.finish_run(
@@ -179,13 +196,18 @@ class Runner:
             duration_ms=duration_ms,
         )
 
-    def _acts_outside(self, workflow: Workflow) -> bool:
-        """Whether any operation may act outside the run (a type not in the catalog may)."""
+    def _reach(self, workflow: Workflow) -> tuple[bool, bool]:
+        """Whether any operation may act outside the run (a type not in the catalog may),
+        and whether the run is self-contained (``RunStart.self_contained``)."""
+        cache = self.cache
+        pauses_or_caches = False
         for op in workflow.operations.values():
             spec = self.catalog.get(op.op_type)
             if spec is None or spec.outside_effect:
-                return True
-        return False
+                return True, False
+            pauses_or_caches = pauses_or_caches or spec.blocking or (
+                cache is not None and spec.caches(op.config) and cache.keeps(op.op_type))
+        return False, not pauses_or_caches
 
 
 @dataclass
@@ -204,14 +226,17 @@ class _Run:
     journal: RunJournal | None = None
     #: Operations whose config passed the catalog's check (all of them once validated).
     checked: set[str] = field(default_factory=set)
+    #: While the start may still be uncommitted: when the next step must commit it first.
+    held_until: float | None = None
 
     def take_unsaved(self) -> list[StepRecord]:
         unsaved, self.unsaved = self.unsaved, []
         return unsaved
 
     def save(self) -> None:
-        """Commit the steps that ended since the last commit."""
-        if self.unsaved:
+        """Commit the steps that ended since the last commit (and the start, if open)."""
+        if self.unsaved or self.held_until is not None:
+            self.held_until = None
             self.runner.recorder.commit_steps(self.run_id, self.take_unsaved())
 
     def run_ops(self, op_ids: Sequence[str]) -> Any:
@@ -237,6 +262,8 @@ class _Run:
             raise ExecutionError(f"Operation {op_id!r} is not defined", operation_id=op_id)
         _admit_step(self.state, op_id)
         clock = self.state.services.clock
+        if self.held_until is not None and clock.monotonic() >= self.held_until:
+            self.save()  # the run's start has been held open long enough
         position, iteration = next(self.positions), self.state.iteration
         ctx = OpContext(self.state, op, self.run_ops)
         recorded = None

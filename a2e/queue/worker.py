@@ -79,6 +79,13 @@ class QueueRunRecorder:
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
         self.steps.commit_steps(run_id, steps)
 
+    # A queued run holds no transaction open: its row exists before it runs.
+    def start_open(self, run_id: int) -> bool:
+        return False
+
+    def abandon(self, run_id: int) -> None:
+        pass
+
     def finish_run(self, run_id: int, finish: RunFinish,
                    steps: Sequence[StepRecord] = ()) -> None:
         if finish.status == "failed" and self.stop_reason(run_id) == CANCEL:

@@ -1,8 +1,10 @@
 """The engine's ports implemented in SQL (Core, not the ORM: these run on every execute).
 
 The run recorder commits a run in two transactions, its start and its finish, plus
-one per batch of steps the runner asks to make durable early; the audit events of a
-run are rows of those same transactions (unsealed; ``a2e.audit.seal`` chains them).
+one per batch of steps the runner asks to make durable early; on SQLite, a
+self-contained run's start stays open and commits with its finish, one transaction in
+all (``store.dialect.holds_run_start_open``). The audit events of a run are rows of
+those same transactions (unsealed; ``a2e.audit.seal`` chains them).
 They run on the driver's own connection (:meth:`Database.driver_transaction`), the
 query modules' Core statements compiled once. The other ports run one statement per
 call.
@@ -10,9 +12,12 @@ call.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
@@ -20,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
 from a2e.store.base import utcnow
-from a2e.store.dialect import commit_without_flush, upsert
+from a2e.store.dialect import commit_without_flush, holds_run_start_open, upsert
 from a2e.store.driver import DriverTransaction, Refused, Tail
 from a2e.store.models import StoredValue
 from a2e.store.owner import current_owner
@@ -56,9 +61,31 @@ class RunEvents(Protocol):
     def interrupted(self, run_id: int, reason: str) -> Row | None: ...
 
 
+@dataclass
+class _OpenStart:
+    """A run's start left uncommitted: closing ``stack`` commits it (rolls it back when
+    closed with an exception)."""
+
+    stack: ExitStack
+    tx: DriverTransaction
+    start: RunStart
+
+    def roll_back(self) -> None:
+        try:
+            with self.stack:
+                raise _Abandoned
+        except _Abandoned:
+            pass
+
+
+class _Abandoned(Exception):
+    """Closes an open start's transaction with a rollback."""
+
+
 class SqlRunRecorder:
     """Commits a run's start (slot, run row, event) and its finish (steps left, outcome,
-    events, slot release) as one transaction each; steps in between on request."""
+    events, slot release) as one transaction each, or, a self-contained run's on SQLite,
+    both as one; steps in between on request."""
 
     def __init__(
         self, db: Database, *, slots: SlotLeases | None = None, events: RunEvents | None = None
@@ -69,6 +96,8 @@ class SqlRunRecorder:
         self._leases: dict[int, int] = {}  # run id -> its slot lease
         #: How a start with no outside effect commits without waiting for the disk.
         self._no_flush = commit_without_flush(db.dialect)
+        self._holds = holds_run_start_open(db.dialect)
+        self._open: dict[int, _OpenStart] = {}  # run id -> its start, not committed yet
         self._lock = threading.Lock()
 
     def start_run(self, start: RunStart) -> int:
@@ -90,8 +119,10 @@ class SqlRunRecorder:
         COMMIT does not wait for the disk either (``RunStart.outside_effects``)."""
         saved = start.saved_workflow
         agent_id = int(start.agent_id)
+        stack, held = ExitStack(), None
         try:
-            with self.db.driver_transaction(pipelined=pipelined) as tx:
+            with stack:
+                tx = stack.enter_context(self.db.driver_transaction(pipelined=pipelined))
                 run_id = run_queries.create_run(
                     tx,
                     agent_id=agent_id,
@@ -112,6 +143,8 @@ class SqlRunRecorder:
                 lease = None
                 if self.slots is not None and start.concurrent_runs is not None:
                     lease = self.slots.acquire_in(tx, agent_id, start.concurrent_runs)
+                if start.self_contained and self._holds:
+                    held = _OpenStart(stack.pop_all(), tx, start)  # not committed on the way out
         except IntegrityError:
             with self.db.session() as session:
                 existing = run_queries.read_run_by_execution_id(
@@ -122,38 +155,85 @@ class SqlRunRecorder:
             raise DuplicateExecution(existing.id, start.execution_id) from None
         if start.admission is not None:
             start.admission.committed()
-        if lease is not None:
-            with self._lock:
+        with self._lock:
+            if lease is not None:
                 self._leases[run_id] = lease()
+            if held is not None:
+                self._open[run_id] = held
         return run_id
 
+    def start_open(self, run_id: int) -> bool:
+        with self._lock:
+            return run_id in self._open
+
+    def _take_open(self, run_id: int) -> _OpenStart | None:
+        with self._lock:
+            return self._open.pop(run_id, None)
+
+    def abandon(self, run_id: int) -> None:
+        held = self._take_open(run_id)
+        if held is not None:
+            held.roll_back()
+
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
+        held = self._take_open(run_id)
+        if held is not None:
+            with held.stack:
+                self._write_steps(held.tx, run_id, steps)
+            return
         with self.db.driver_transaction() as tx:
             self._write_steps(tx.tail, run_id, steps)
 
     def finish_run(self, run_id: int, finish: RunFinish, steps: Sequence[StepRecord]) -> None:
         with self._lock:
             lease = self._leases.pop(run_id, None)
+        held = self._take_open(run_id)
+        if held is not None:
+            try:
+                with held.stack:
+                    self._write_finish(held.tx, run_id, finish, steps, lease)
+            except SQLAlchemyError:
+                self._record_interrupted(held.start, finish)
+                raise
+            return
         try:
             with self.db.driver_transaction() as tx:
                 # Nothing here is read before the commit: one round trip on PostgreSQL.
-                tail = tx.tail
-                self._write_steps(tail, run_id, steps)
-                run_queries.update_run_status(
-                    tail,
-                    run_id,
-                    status=finish.status,
-                    finished_at=finish.finished_at,
-                    duration_ms=finish.duration_ms,
-                    error=finish.error,
-                )
-                if self.events is not None:
-                    self._insert_events(tail, [self.events.finished(run_id, finish)])
-                if lease is not None and self.slots is not None:
-                    self.slots.release_in(tail, lease)
+                self._write_finish(tx.tail, run_id, finish, steps, lease)
         except SQLAlchemyError:
             self._give_up(run_id, finish, lease)
             raise
+
+    def _write_finish(self, tx: DriverTransaction | Tail, run_id: int, finish: RunFinish,
+                      steps: Sequence[StepRecord], lease: int | None) -> None:
+        self._write_steps(tx, run_id, steps)
+        run_queries.update_run_status(
+            tx,
+            run_id,
+            status=finish.status,
+            finished_at=finish.finished_at,
+            duration_ms=finish.duration_ms,
+            error=finish.error,
+        )
+        if self.events is not None:
+            self._insert_events(tx, [self.events.finished(run_id, finish)])
+        if lease is not None and self.slots is not None:
+            self.slots.release_in(tx, lease)
+
+    def _record_interrupted(self, start: RunStart, finish: RunFinish) -> None:
+        """After the one transaction of a self-contained run failed, nothing of it is
+        written: record its start again (counted, in its own transaction) and mark it
+        ``interrupted``, as a failed finish leaves any other run."""
+        try:
+            run_id = self._start(dataclasses.replace(start, self_contained=False),
+                                 pipelined=False)
+        except Exception as exc:  # noqa: BLE001 - the finish's own error is raised after
+            log.error("a run's start could not be recorded after its finish failed: %s: %s",
+                      type(exc).__name__, exc)
+            return
+        with self._lock:
+            lease = self._leases.pop(run_id, None)
+        self._give_up(run_id, finish, lease)
 
     def _give_up(self, run_id: int, finish: RunFinish, lease: int | None) -> None:
         """After a failed finish: mark the run ``interrupted`` and free its slot, in a

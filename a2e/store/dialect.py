@@ -92,6 +92,15 @@ def commit_without_flush(bind: Bind) -> str | None:
         bind, postgresql="SELECT set_config('synchronous_commit', 'off', true)", sqlite=None)
 
 
+def holds_run_start_open(bind: Bind) -> bool:
+    """Whether a self-contained run's start stays uncommitted until its finish (one
+    transaction for the run). SQLite: one writer at a time anyway, and the pages the start
+    and the finish both touch (the run's row and indexes, the audit and lease pages) are
+    written to the WAL once instead of twice. PostgreSQL: no, the start's row locks (the
+    agent's window and agent rows) would be held through the run."""
+    return by_dialect(bind, postgresql=False, sqlite=True)
+
+
 def has_ordered_set_aggregates(bind: Bind) -> bool:
     """``percentile_cont(…) WITHIN GROUP (ORDER BY …)``: PostgreSQL only."""
     return by_dialect(bind, postgresql=True, sqlite=False)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, text
 
-from a2e.store.models import AuditEvent, Run, RunSlotLease, RunStep
+from a2e.engine import runner as runner_module
+from a2e.engine.ops import calculate
+from a2e.store.models import AuditEvent, Run, RunSlotLease, RunStep, UsageWindow
 from tests.api.workflow_helpers import jsonl, op
 from tests.helpers import auth, verify_sealed
 from tests.serving import ServerProcess
@@ -178,3 +182,130 @@ def test_only_a_start_with_no_outside_effect_commits_without_waiting_for_the_dis
             conn.execute(text("DROP TABLE IF EXISTS test_commits"))
     assert seen == {("quiet", "running", "off"), ("quiet", "succeeded", "on"),
                     ("loud", "running", "on"), ("loud", "succeeded", "on")}
+
+
+def quiet_workflow(execution_id: str) -> str:
+    """Self-contained: nothing outside the run, no wait, nothing the cache keeps."""
+    return jsonl(
+        op("now", "GetCurrentDateTime", format="timestamp", outputPath="/workflow/now"),
+        op("round", "Calculate", inputPath="/workflow/now", operation="round",
+           outputPath="/workflow/rounded"),
+        op("again", "Calculate", inputPath="/workflow/rounded", operation="round",
+           outputPath="/workflow/twice"),
+        execution_id=execution_id,
+    )
+
+
+@contextmanager
+def writer_statements(app) -> Iterator[list[str]]:
+    """What the app's SQLite writer connection (every run-path write) is sent meanwhile."""
+    connection = app.extensions["a2e"].db._writer_connection.get().dbapi_conn
+    sent: list[str] = []
+    connection.set_trace_callback(sent.append)
+    try:
+        yield sent
+    finally:
+        connection.set_trace_callback(None)
+
+
+def run_status(db, execution_id: str) -> str | None:
+    with db.engine.connect() as conn:  # a connection of its own: what is committed
+        return conn.scalar(select(Run.status).where(Run.execution_id == execution_id))
+
+
+def test_sqlite_runs_a_self_contained_run_in_one_transaction(make_app, db, make_agent):
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL commits every start on its own (its row locks)")
+    app = make_app(rateLimiting={"concurrent_runs": 2})
+    client, key = app.test_client(), make_agent("contained")
+    loud = jsonl(op("now", "GetCurrentDateTime", outputPath="/workflow/now"),
+                 op("save", "StoreData", inputPath="/workflow/now", storage="db", key="when"),
+                 execution_id="loud")
+    commits = {}
+    for name, workflow in (("quiet", quiet_workflow("quiet")), ("loud", loud)):
+        with writer_statements(app) as sent:
+            response = client.post(EXECUTE, headers=auth(key), json={"workflow": workflow})
+        assert response.status_code == 200 and response.get_json()["status"] == "succeeded"
+        commits[name] = (sent.count("BEGIN IMMEDIATE"), sent.count("COMMIT"))
+    # start and finish as one; the other: its start, its steps up to the StoreData, its finish
+    assert commits == {"quiet": (1, 1), "loud": (3, 3)}
+    assert steps_of(db, "quiet") == ["now", "round", "again"]
+    with db.session() as session:
+        actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+        leases = session.scalar(select(func.count()).select_from(RunSlotLease))
+    assert actions == ["run.started", "run.finished"] * 2 and leases == 0
+    assert run_status(db, "quiet") == "succeeded"
+    assert verify_sealed(db).ok
+
+
+@pytest.mark.parametrize("hold_s", [0.0, runner_module.HOLD_START_S])
+def test_a_self_contained_run_commits_its_start_once_held_long_enough(
+    make_app, db, make_agent, monkeypatch, hold_s
+):
+    """The test clock stands still: held for 0 s, the start commits before the first step
+    (seen from another connection while a step runs); else only with the finish (SQLite),
+    or at once (PostgreSQL)."""
+    monkeypatch.setattr(runner_module, "HOLD_START_S", hold_s)
+    seen: list[str | None] = []
+    plain_round = calculate.UNARY_OPERATIONS["round"]
+
+    def watched_round(*args):
+        seen.append(run_status(db, "held"))
+        return plain_round(*args)
+
+    monkeypatch.setitem(calculate.UNARY_OPERATIONS, "round", watched_round)
+    client, key = make_app().test_client(), make_agent("patient")
+    response = client.post(EXECUTE, headers=auth(key), json={"workflow": quiet_workflow("held")})
+    assert response.status_code == 200 and response.get_json()["status"] == "succeeded"
+    held = db.dialect == "sqlite" and hold_s > 0
+    assert seen == [None, None] if held else seen == ["running", "running"]
+    assert run_status(db, "held") == "succeeded" and steps_of(db, "held") == ["now", "round", "again"]
+
+
+class Stop(BaseException):
+    """Not an error a run records (as KeyboardInterrupt is not)."""
+
+
+def test_an_exception_the_runner_does_not_record_lets_go_of_the_open_start(
+    make_app, db, make_agent, monkeypatch
+):
+    def stop(*args, **kwargs):
+        raise Stop
+
+    client, key = make_app(rateLimiting={"concurrent_runs": 2}).test_client(), make_agent("halted")
+    with monkeypatch.context() as patched:
+        patched.setitem(calculate.UNARY_OPERATIONS, "round", stop)
+        with pytest.raises(Stop):
+            client.post(EXECUTE, headers=auth(key), json={"workflow": quiet_workflow("stopped")})
+    # SQLite: the open start rolled back (the writer is free again); PostgreSQL: committed
+    assert run_status(db, "stopped") == (None if db.dialect == "sqlite" else "running")
+    response = client.post(EXECUTE, headers=auth(key), json={"workflow": quiet_workflow("next")})
+    assert response.status_code == 200 and response.get_json()["status"] == "succeeded"
+
+
+def test_a_failed_finish_of_a_self_contained_run_leaves_it_interrupted_and_counted(
+    make_app, db, make_agent
+):
+    """On SQLite the run's one transaction rolls back whole: its start is recorded again,
+    counted, then marked interrupted, as any failed finish leaves a run."""
+    app = make_app(rateLimiting={"concurrent_runs": 1})
+    client, key = app.test_client(), make_agent("contained-but-unlucky")
+    _refuse_finishing(db, "quiet-doomed")
+    try:
+        response = client.post(EXECUTE, headers=auth(key),
+                               json={"workflow": quiet_workflow("quiet-doomed")})
+    finally:
+        _drop_refusal(db)
+    assert response.status_code >= 500 and "error" in response.get_json()
+    assert steps_of(db, "quiet-doomed") == []  # none had to be durable
+    with db.session() as session:
+        run = session.scalar(select(Run).where(Run.execution_id == "quiet-doomed"))
+        actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+        leases = session.scalar(select(func.count()).select_from(RunSlotLease))
+        admitted = set(session.scalars(select(UsageWindow.admitted)))
+    assert run.status == "interrupted" and "could not be recorded" in run.error["message"]
+    assert actions == ["run.started", "run.interrupted"]
+    assert leases == 0 and admitted == {1}  # the request counted once
+    again = client.post(EXECUTE, headers=auth(key), json={"workflow": quiet_workflow("quiet-fine")})
+    assert again.status_code == 200 and again.get_json()["status"] == "succeeded"
+    assert verify_sealed(db).ok
