@@ -153,13 +153,18 @@ class SqlRunRecorder:
             if existing is None:
                 raise
             raise DuplicateExecution(existing.id, start.execution_id) from None
-        if start.admission is not None:
-            start.admission.committed()
-        with self._lock:
-            if lease is not None:
-                self._leases[run_id] = lease()
-            if held is not None:
+        if held is not None:
+            with self._lock:
                 self._open[run_id] = held
+        try:
+            if start.admission is not None:
+                start.admission.committed()
+            if lease is not None:
+                with self._lock:
+                    self._leases[run_id] = lease()
+        except BaseException:
+            self.abandon(run_id)  # no run to finish: nothing may stay open
+            raise
         return run_id
 
     def start_open(self, run_id: int) -> bool:
@@ -176,6 +181,8 @@ class SqlRunRecorder:
             held.roll_back()
 
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
+        """With the start when it is still open; if that commit fails, nothing of the run
+        is written (as after a crash: nothing of it was seen outside)."""
         held = self._take_open(run_id)
         if held is not None:
             with held.stack:
