@@ -161,22 +161,23 @@ class Runner:
             )
             if self_contained and self.recorder.start_open(run_id):
                 held_until = start + HOLD_START_S
-        services = dataclasses.replace(self.services, clock=clock)
-        run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services),
-                   journal=journal, checked=set(workflow.operations) if validated else set(),
-                   held_until=held_until)
-        clock.before_sleep = run.save
         error: dict[str, Any] | None = None
         status = "succeeded"
         try:
-            run.run_ops(workflow.order)
-        except A2EError as exc:
-            if not exc.suggestions:
-                exc.suggestions = [exc.hint]
-            error = run.redact(exc.to_dict())
-            status = exc.run_status
+            services = dataclasses.replace(self.services, clock=clock)
+            run = _Run(self, workflow, run_id, RunState.start(agent, self.limits, services),
+                       journal=journal, checked=set(workflow.operations) if validated else set(),
+                       held_until=held_until)
+            clock.before_sleep = run.save
+            try:
+                run.run_ops(workflow.order)
+            except A2EError as exc:
+                if not exc.suggestions:
+                    exc.suggestions = [exc.hint]
+                error = run.redact(exc.to_dict())
+                status = exc.run_status
         except BaseException:
-            self.recorder.abandon(run_id)
+            self.recorder.abandon(run_id)  # no finish follows: nothing may stay open
             raise
         finished_at = clock.now()
         duration_ms = _ms(clock.monotonic() - start)
