@@ -99,7 +99,7 @@ def build_services(settings: Settings, db: Database, secret_key: str, clock: Clo
             settings, clock=clock, rate_limits=rate_limits, cache=cache, credentials=credentials,
             recorder=SqlRunRecorder(
                 db, slots=rate_limits.run_slots if rate_limits.enabled else None,
-                events=AuditedRunEvents(),
+                events=AuditedRunEvents(), clock=clock,
             ),
             values=SqlValueStore(db),
         ),

@@ -77,7 +77,7 @@ class QueueRunRecorder:
         raise NotImplementedError("a queued run's row is written when it is submitted")
 
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
-        self.steps.commit_steps(run_id, steps)
+        self.steps.write_steps(run_id, steps)
 
     # A queued run holds no transaction open: its row exists before it runs.
     def start_open(self, run_id: int) -> bool:

@@ -18,12 +18,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from a2e.engine.ports import DuplicateExecution, RunFinish, RunStart, StepRecord
+from a2e.engine.clock import SystemClock
+from a2e.engine.ports import Clock, DuplicateExecution, RunFinish, RunStart, StepRecord
 from a2e.store.base import utcnow
 from a2e.store.dialect import commit_without_flush, holds_run_start_open, upsert
 from a2e.store.driver import DriverTransaction, Refused, Tail
@@ -88,9 +90,11 @@ class SqlRunRecorder:
     both as one; steps in between on request."""
 
     def __init__(
-        self, db: Database, *, slots: SlotLeases | None = None, events: RunEvents | None = None
+        self, db: Database, *, slots: SlotLeases | None = None, events: RunEvents | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.db = db
+        self.clock = clock or SystemClock()  # when a run cut short by a failed commit ends
         self.slots = slots
         self.events = events
         self._leases: dict[int, int] = {}  # run id -> its slot lease
@@ -181,13 +185,28 @@ class SqlRunRecorder:
             held.roll_back()
 
     def commit_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
-        """With the start when it is still open; if that commit fails, nothing of the run
-        is written (as after a crash: nothing of it was seen outside)."""
+        """With the start when it is still open. If the commit fails, no finish follows:
+        the run is marked ``interrupted`` (its start recorded again first, counted, when
+        it was open), as a failed finish leaves it."""
         held = self._take_open(run_id)
-        if held is not None:
-            with held.stack:
-                self._write_steps(held.tx, run_id, steps)
-            return
+        try:
+            if held is not None:
+                with held.stack:
+                    self._write_steps(held.tx, run_id, steps)
+            else:
+                self.write_steps(run_id, steps)
+        except SQLAlchemyError:
+            with self._lock:
+                lease = self._leases.pop(run_id, None)  # rolled back with an open start
+            if held is not None:
+                self._record_interrupted(held.start, self._cut_short(held.start.started_at))
+            else:
+                self._give_up(run_id, None, lease)
+            raise
+
+    def write_steps(self, run_id: int, steps: Sequence[StepRecord]) -> None:
+        """The steps in a transaction of their own, and nothing else if it fails (a queued
+        run's worker: its run resumes elsewhere)."""
         with self.db.driver_transaction() as tx:
             self._write_steps(tx.tail, run_id, steps)
 
@@ -242,12 +261,22 @@ class SqlRunRecorder:
             lease = self._leases.pop(run_id, None)
         self._give_up(run_id, finish, lease)
 
-    def _give_up(self, run_id: int, finish: RunFinish, lease: int | None) -> None:
-        """After a failed finish: mark the run ``interrupted`` and free its slot, in a
-        transaction of its own. If that fails too, the run stays ``running`` with the
-        steps committed before, for the startup recovery and the lease expiry."""
+    def _cut_short(self, started_at: datetime) -> RunFinish:
+        """How a run ends that stops now, its outcome not recorded."""
+        now = self.clock.now()
+        duration_ms = max(0, int((now - started_at).total_seconds() * 1000))
+        return RunFinish("interrupted", {}, None, now, duration_ms)
+
+    def _give_up(self, run_id: int, finish: RunFinish | None, lease: int | None) -> None:
+        """After a failed finish (``finish``) or a failed commit of steps (None: the run
+        ends now): mark the run ``interrupted`` and free its slot, in a transaction of its
+        own. If that fails too, the run stays ``running`` with the steps committed
+        before, for the startup recovery and the lease expiry."""
         reason = "its outcome could not be recorded"
         try:
+            if finish is None:
+                with self.db.engine.connect() as conn:
+                    finish = self._cut_short(conn.scalar(run_queries.started_at_of(run_id)))
             with self.db.driver_transaction() as tx:
                 marked = run_queries.mark_run_interrupted(
                     tx, run_id, finish.finished_at, finish.duration_ms, reason

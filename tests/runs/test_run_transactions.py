@@ -81,35 +81,43 @@ def test_kill_9_keeps_every_step_up_to_the_last_outside_effect(
     assert verify_sealed(db, "system-test-secret").ok
 
 
-def _refuse_finishing(db, execution_id: str) -> None:
-    """A trigger that makes the finish transaction of one run fail, as a lost connection or
-    a full disk would, after its steps were inserted."""
+@contextmanager
+def refusing(db, event: str, table: str, condition: str) -> Iterator[None]:
+    """A trigger that makes a statement fail (``event`` on ``table`` where ``condition``
+    holds for NEW), as a lost connection or a full disk would fail its commit."""
     if db.dialect == "postgresql":
         statements = [
-            "CREATE OR REPLACE FUNCTION test_refuse_finish() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN IF NEW.status IN ('succeeded', 'failed') AND NEW.execution_id = '"
-            + execution_id + "' THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$",
-            "CREATE TRIGGER test_refuse_finish BEFORE UPDATE ON runs FOR EACH ROW "
-            "EXECUTE FUNCTION test_refuse_finish()",
+            "CREATE OR REPLACE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF {condition} THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$",
+            f"CREATE TRIGGER test_refuse BEFORE {event} ON {table} FOR EACH ROW "
+            "EXECUTE FUNCTION test_refuse()",
         ]
+        drops = [f"DROP TRIGGER IF EXISTS test_refuse ON {table}",
+                 "DROP FUNCTION IF EXISTS test_refuse()"]
     else:
-        statements = [
-            "CREATE TRIGGER test_refuse_finish BEFORE UPDATE ON runs WHEN NEW.status IN "
-            f"('succeeded', 'failed') AND NEW.execution_id = '{execution_id}' "
-            "BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-        ]
+        statements = [f"CREATE TRIGGER test_refuse BEFORE {event} ON {table} WHEN {condition} "
+                      "BEGIN SELECT RAISE(ABORT, 'disk full'); END"]
+        drops = ["DROP TRIGGER IF EXISTS test_refuse"]
     with db.engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            for statement in drops:
+                conn.execute(text(statement))
 
 
-def _drop_refusal(db) -> None:
-    with db.engine.begin() as conn:
-        if db.dialect == "postgresql":
-            conn.execute(text("DROP TRIGGER IF EXISTS test_refuse_finish ON runs"))
-            conn.execute(text("DROP FUNCTION IF EXISTS test_refuse_finish()"))
-        else:
-            conn.execute(text("DROP TRIGGER IF EXISTS test_refuse_finish"))
+def refusing_the_finish(db, execution_id: str):
+    """The finish transaction of one run fails, after its steps were inserted."""
+    return refusing(db, "UPDATE", "runs", "NEW.status IN ('succeeded', 'failed') AND "
+                    f"NEW.execution_id = '{execution_id}'")
+
+
+def refusing_the_step(db, operation_id: str):
+    """Any transaction that writes the step of ``operation_id`` fails."""
+    return refusing(db, "INSERT", "run_steps", f"NEW.operation_id = '{operation_id}'")
 
 
 def test_a_failed_finish_leaves_the_run_interrupted_not_half_written(make_app, db, make_agent):
@@ -121,11 +129,8 @@ def test_a_failed_finish_leaves_the_run_interrupted_not_half_written(make_app, d
         op("after", "GetCurrentDateTime", outputPath="/workflow/after"),
         execution_id="doomed",
     )
-    _refuse_finishing(db, "doomed")
-    try:
+    with refusing_the_finish(db, "doomed"):
         response = client.post(EXECUTE, headers=auth(key), json={"workflow": workflow})
-    finally:
-        _drop_refusal(db)
     assert response.status_code >= 500 and "error" in response.get_json()
     # Only what was committed before the finish: the steps up to the StoreData.
     assert steps_of(db, "doomed") == ["now", "save"]
@@ -290,12 +295,9 @@ def test_a_failed_finish_of_a_self_contained_run_leaves_it_interrupted_and_count
     counted, then marked interrupted, as any failed finish leaves a run."""
     app = make_app(rateLimiting={"concurrent_runs": 1})
     client, key = app.test_client(), make_agent("contained-but-unlucky")
-    _refuse_finishing(db, "quiet-doomed")
-    try:
+    with refusing_the_finish(db, "quiet-doomed"):
         response = client.post(EXECUTE, headers=auth(key),
                                json={"workflow": quiet_workflow("quiet-doomed")})
-    finally:
-        _drop_refusal(db)
     assert response.status_code >= 500 and "error" in response.get_json()
     assert steps_of(db, "quiet-doomed") == []  # none had to be durable
     with db.session() as session:
@@ -308,4 +310,63 @@ def test_a_failed_finish_of_a_self_contained_run_leaves_it_interrupted_and_count
     assert leases == 0 and admitted == {1}  # the request counted once
     again = client.post(EXECUTE, headers=auth(key), json={"workflow": quiet_workflow("quiet-fine")})
     assert again.status_code == 200 and again.get_json()["status"] == "succeeded"
+    assert verify_sealed(db).ok
+
+
+def interrupted_and_counted(db, execution_id: str) -> None:
+    with db.session() as session:
+        run = session.scalar(select(Run).where(Run.execution_id == execution_id))
+        actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+        leases = session.scalar(select(func.count()).select_from(RunSlotLease))
+        admitted = set(session.scalars(select(UsageWindow.admitted)))
+    assert run.status == "interrupted" and "could not be recorded" in run.error["message"]
+    assert run.finished_at is not None and run.duration_ms >= 0
+    assert actions == ["run.started", "run.interrupted"]
+    assert leases == 0 and admitted == {1}  # its slot is free, the request counted once
+
+
+def test_a_failed_commit_of_steps_leaves_the_run_interrupted(make_app, db, make_agent):
+    """No finish follows a commit of steps that failed: the run does not stay running."""
+    client, key = make_app(rateLimiting={"concurrent_runs": 1}).test_client(), make_agent("cut")
+    workflow = jsonl(
+        op("now", "GetCurrentDateTime", outputPath="/workflow/now"),
+        op("save", "StoreData", inputPath="/workflow/now", storage="db", key="when"),
+        op("after", "GetCurrentDateTime", outputPath="/workflow/after"),
+        execution_id="cut-short",
+    )
+    with refusing_the_step(db, "save"):
+        response = client.post(EXECUTE, headers=auth(key), json={"workflow": workflow})
+    assert response.status_code >= 500 and "error" in response.get_json()
+    assert steps_of(db, "cut-short") == []
+    interrupted_and_counted(db, "cut-short")
+    again = client.post(EXECUTE, headers=auth(key),
+                        json={"workflow": workflow.replace("cut-short", "whole")})
+    assert again.status_code == 200 and again.get_json()["status"] == "succeeded"
+    assert verify_sealed(db).ok
+
+
+def test_a_failed_commit_of_a_held_start_records_it_interrupted_and_counted(
+    make_app, db, make_agent, clock, monkeypatch
+):
+    """SQLite: the start held open commits with the steps before it at the first step
+    ``HOLD_START_S`` in; when that commit fails the start is recorded again, counted."""
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL commits every start on its own")
+    plain_round = calculate.UNARY_OPERATIONS["round"]
+
+    def slow_round(*args):
+        clock.advance(runner_module.HOLD_START_S)
+        return plain_round(*args)
+
+    monkeypatch.setitem(calculate.UNARY_OPERATIONS, "round", slow_round)
+    client, key = make_app(rateLimiting={"concurrent_runs": 1}).test_client(), make_agent("held")
+    with refusing_the_step(db, "round"):
+        response = client.post(EXECUTE, headers=auth(key),
+                               json={"workflow": quiet_workflow("held-doomed")})
+    assert response.status_code >= 500 and "error" in response.get_json()
+    assert steps_of(db, "held-doomed") == []
+    interrupted_and_counted(db, "held-doomed")
+    again = client.post(EXECUTE, headers=auth(key), json={"workflow": quiet_workflow("held-fine")})
+    assert again.status_code == 200 and again.get_json()["status"] == "succeeded"
+    assert steps_of(db, "held-fine") == ["now", "round", "again"]
     assert verify_sealed(db).ok

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from a2e.store.driver import DriverTransaction, Tail
@@ -63,6 +63,10 @@ def mark_run_interrupted(
         "error": {"type": "ExecutionError", "message": f"run interrupted: {reason}",
                   "details": {"reason": "interrupted"}},
     }).rowcount)
+
+
+def started_at_of(run_id: int) -> Select[tuple[datetime]]:
+    return select(Run.started_at).where(Run.id == run_id)
 
 
 _MARK_INTERRUPTED = (
