@@ -61,25 +61,34 @@ def autocommits_single_statements(bind: Bind) -> bool:
 
 def own_connection_setup(bind: Bind) -> Callable[[Any], None]:
     """What a thread's own driver connection (:mod:`a2e.store.thread_connections`) needs
-    once made: psycopg's goes into autocommit mode; sqlite3's already runs outside
-    transactions (the engine's connect hook) and gets no busy handler, for its writers
-    wait for the lock with a2e's own tight retry (``a2e.store.session.retry_locked``)."""
-    return by_dialect(bind, postgresql=_autocommit, sqlite=_no_busy_handler)
+    once made: psycopg's goes into autocommit mode and never prepares statements itself
+    (its batches prepare theirs, :mod:`a2e.store.pg_batch`; psycopg ends a ``ROLLBACK``
+    of a connection with statements of its own prepared with ``DEALLOCATE ALL``, which
+    would drop theirs too); sqlite3's already runs outside transactions (the engine's
+    connect hook) and gets no busy handler, for its writers wait for the lock with a2e's
+    own tight retry (``a2e.store.session.retry_locked``)."""
+    return by_dialect(bind, postgresql=_autocommit_unprepared, sqlite=_no_busy_handler)
 
 
-def _autocommit(dbapi_conn: Any) -> None:
+def _autocommit_unprepared(dbapi_conn: Any) -> None:
     dbapi_conn.autocommit = True
+    dbapi_conn.prepare_threshold = None
 
 
 def _no_busy_handler(dbapi_conn: Any) -> None:
     dbapi_conn.execute("PRAGMA busy_timeout=0")
 
 
-def pipelines_commit(bind: Bind) -> bool:
-    """Whether a transaction's last statements can travel with its ``COMMIT`` in one round
-    trip (psycopg's pipeline mode) and refuse by raising ``a2e_refuse()`` (migration 0006):
-    PostgreSQL."""
-    return by_dialect(bind, postgresql=True, sqlite=False)
+def commit_batches(bind: Bind) -> Any:
+    """What sends a driver transaction's last statements with its ``COMMIT`` in one round
+    trip (:mod:`a2e.store.pg_batch`, called with a psycopg connection); such statements
+    refuse by raising ``a2e_refuse()`` (migration 0006). PostgreSQL; None on SQLite,
+    where they run at once."""
+    if name_of(bind) != "postgresql":
+        return None
+    from a2e.store.pg_batch import Batches  # psycopg: the PostgreSQL extra's
+
+    return Batches()
 
 
 def commit_without_flush(bind: Bind) -> str | None:

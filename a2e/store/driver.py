@@ -171,9 +171,10 @@ class DriverTransaction:
     """Statements of one transaction on a driver connection (see the module docstring).
 
     The transaction begins with its first statement. Statements given to
-    :meth:`at_commit` are, where the driver pipelines (PostgreSQL), sent together with
-    the ``COMMIT`` in one round trip, so that the row locks they take are held only
-    while the server runs them; elsewhere they run at once.
+    :meth:`at_commit` are, where a ``batch`` is given (PostgreSQL,
+    :mod:`a2e.store.pg_batch`), sent together with the ``COMMIT`` in one round trip, so
+    that the row locks they take are held only while the server runs them; elsewhere
+    they run at once.
     """
 
     def __init__(
@@ -185,8 +186,7 @@ class DriverTransaction:
         *,
         dialect: Dialect,
         begin: Callable[[], Any],
-        pipeline: Any = None,
-        drop: Callable[[], None] | None = None,
+        batch: Any = None,
     ) -> None:
         #: The dialect its statements are compiled for (what ``a2e.store.dialect`` asks).
         self.dialect = dialect
@@ -196,16 +196,15 @@ class DriverTransaction:
         self._driver_error = driver_error
         self._begin = begin
         self._begun = False
-        #: The psycopg connection when statements can go with the COMMIT, else None.
-        self._pipeline = pipeline
-        self._drop = drop
+        #: How statements go with the COMMIT (``pg_batch.Batch``), else None.
+        self._batch = batch
         self._queued: list[_Queued] = []
 
     @property
     def pipelined(self) -> bool:
         """Whether :meth:`at_commit` statements wait for the COMMIT: they must then refuse
         by raising ``a2e_refuse(reason)``, not by returning fewer rows."""
-        return self._pipeline is not None
+        return self._batch is not None
 
     def execute(
         self, statement: ClauseElement, values: Values | Sequence[Values] | None = None
@@ -236,6 +235,22 @@ class DriverTransaction:
         """This transaction as a connection whose every statement is :meth:`at_commit`."""
         return Tail(self)
 
+    def alone(self, statement: ClauseElement, values: Values | None = None) -> DriverResult:
+        """One statement in no transaction block (it commits on its own: the connection
+        autocommits), through the batch where there is one (a statement prepared once)."""
+        if self._batch is None:
+            return self.execute(statement, values)
+        prepared = self._prepare(statement, tuple(values or {}))
+        try:
+            bound = prepared.bind(values or {})
+        except Exception as exc:  # as in _statement
+            raise StatementError(str(exc), prepared.sql, None, exc) from exc
+        entry = _Queued(prepared.sql, bound, DriverResult(None, -1), prepared, False)
+        error = self._send_batch([entry], begin=False, commit=False)
+        if error is not None:
+            raise self._error(entry.sql, entry.params, error) from error
+        return entry.result
+
     def _statement(self, statement: ClauseElement, values: Any, *, queue: bool) -> DriverResult:
         many = isinstance(values, Sequence)
         if many and not values:
@@ -251,41 +266,28 @@ class DriverTransaction:
 
     def _send(self, sql: str, params: Any, prepared: Prepared | None, *, many: bool,
               queue: bool) -> DriverResult:
-        if queue and self._pipeline is not None:
+        if queue and self._batch is not None:
             result = DriverResult(None, -1)
             self._queued.append(_Queued(sql, params, result, prepared, many))
             return result
         if self._queued:  # it would reach the server before them
             raise RuntimeError("a statement run at once after statements sent with the COMMIT")
-        if not self._begun and self._pipeline is not None:
-            result = self._begin_with(sql, params, many=many, prepared=prepared)
-        else:
-            if not self._begun:
-                self._start()
-            result = self._run(self._cursor, sql, params, many=many, prepared=prepared)
+        if not self._begun and self._batch is not None:
+            return self._begin_with(_Queued(sql, params, DriverResult(None, -1), prepared, many))
+        if not self._begun:
+            self._start()
+        result = self._run(self._cursor, sql, params, many=many, prepared=prepared)
         if prepared is not None and not many:
             result._rows = prepared.rows(result.all())
         return result
 
-    def _begin_with(self, sql: str, params: Any, *, many: bool,
-                    prepared: Prepared | None) -> DriverResult:
+    def _begin_with(self, entry: _Queued) -> DriverResult:
         """``BEGIN`` and the transaction's first statement in one round trip."""
-        conn = self._pipeline
-        cursor = conn.cursor()
-
-        def send() -> None:
-            conn.cursor().execute("BEGIN")
-            self._begun = True
-            if many:
-                cursor.executemany(sql, params)
-            else:
-                cursor.execute(sql, params)
-
-        error = _pipelined(conn, send)
+        self._begun = True  # the rollback after an error must end what BEGIN started
+        error = self._send_batch([entry], begin=True, commit=False)
         if error is not None:
-            raise self._error(sql, params, error) from error
-        rows = [] if many or not _returns_rows(cursor, prepared) else cursor.fetchall()
-        return DriverResult(rows, cursor.rowcount)
+            raise self._error(entry.sql, entry.params, error) from error
+        return entry.result
 
     def _start(self) -> None:
         try:
@@ -318,13 +320,13 @@ class DriverTransaction:
     def commit(self) -> None:
         """End the transaction (see :meth:`a2e.store.session.Database.driver_transaction`)."""
         if self._queued:
-            self._commit_pipelined()
+            self._commit_batch()
         elif self._begun:
             self._cursor_sql("COMMIT")
 
     def rollback(self) -> None:
         """``ROLLBACK`` through the cursor, never around it: psycopg then forgets the
-        statements it counts as prepared (see :meth:`_commit_pipelined`)."""
+        statements it counts as prepared (it cannot know what the rollback undid)."""
         if self._begun:
             self._cursor_sql("ROLLBACK")
 
@@ -334,46 +336,34 @@ class DriverTransaction:
         except Exception as exc:
             raise self._error(sql, None, exc) from exc
 
-    def _commit_pipelined(self) -> None:
-        """BEGIN (unless begun), the queued statements and COMMIT in one round trip.
-
-        psycopg prepares a statement it has run often, and counts it as prepared once
-        sent; one the server then skips, because a statement before it failed, would
-        stay counted but not exist. The ``ROLLBACK`` that ends a refused transaction
-        (:meth:`rollback`) therefore goes through a cursor: psycopg forgets every
-        statement it prepared on a ``ROLLBACK`` (it cannot know what the rollback
-        undid), so the skipped ones are prepared anew. After any other error the
-        connection is dropped.
-        """
-        conn = self._pipeline
+    def _commit_batch(self) -> None:
+        """BEGIN (unless begun), the queued statements and COMMIT in one round trip; a
+        statement that raised ``a2e_refuse(reason)`` ends it in :class:`Refused` (the
+        transaction is then rolled back, as after any error)."""
         queued, self._queued = self._queued, []
-        cursors: list[Any] = []
-        error = _pipelined(conn, lambda: self._send_pipelined(conn, queued, cursors))
-        if error is not None:
-            if getattr(error, "sqlstate", None) == REFUSED_SQLSTATE:
-                reason = error.diag.message_primary  # type: ignore[attr-defined]
-                raise Refused(reason or "") from error
-            wrapped = self._error("COMMIT", None, error)
-            if self._drop is not None:
-                self._drop()
-            raise wrapped from error
-        for entry, cursor in zip(queued, cursors, strict=True):
-            rows = cursor.fetchall() if _returns_rows(cursor, entry.prepared) else []
-            entry.result._rows = entry.prepared.rows(rows) if entry.prepared else rows
-            entry.result.rowcount = cursor.rowcount
+        begin, self._begun = not self._begun, True
+        error = self._send_batch(queued, begin=begin, commit=True)
+        if error is None:
+            return
+        if getattr(error, "sqlstate", None) == REFUSED_SQLSTATE:
+            reason = error.diag.message_primary  # type: ignore[attr-defined]
+            raise Refused(reason or "") from error
+        raise self._error("COMMIT", None, error) from error
 
-    def _send_pipelined(self, conn: Any, queued: list[_Queued], cursors: list[Any]) -> None:
-        if not self._begun:
-            conn.cursor().execute("BEGIN")
-            self._begun = True
-        for entry in queued:
-            cursor = conn.cursor()
-            cursors.append(cursor)
-            if entry.many:
-                cursor.executemany(entry.sql, entry.params)
-            else:
-                cursor.execute(entry.sql, entry.params)
-        conn.cursor().execute("COMMIT")
+    def _send_batch(self, entries: list[_Queued], *, begin: bool,
+                    commit: bool) -> Exception | None:
+        """``entries`` in one round trip (after ``BEGIN``, before ``COMMIT``); their results
+        filled in, or the error."""
+        try:
+            outcomes = self._batch.run([(entry.sql, entry.params, entry.many)
+                                        for entry in entries], begin=begin, commit=commit)
+        except Exception as exc:
+            return exc
+        for entry, (rows, rowcount) in zip(entries, outcomes, strict=True):
+            entry.result._rows = [] if entry.many else (
+                entry.prepared.rows(rows) if entry.prepared else rows)
+            entry.result.rowcount = rowcount
+        return None
 
 
 def _returns_rows(cursor: Any, prepared: Prepared | None) -> bool:
@@ -381,21 +371,6 @@ def _returns_rows(cursor: Any, prepared: Prepared | None) -> bool:
     (psycopg builds its cursor's ``description`` anew on every read); else the cursor."""
     known = None if prepared is None else prepared.returns_rows
     return cursor.description is not None if known is None else known
-
-
-def _pipelined(conn: Any, send: Callable[[], None]) -> Exception | None:
-    """Run ``send`` in one psycopg pipeline; the first error, or None. An error is kept,
-    not raised, inside the block: psycopg logs the second one it meets on the way out."""
-    error: Exception | None = None
-    try:
-        with conn.pipeline():
-            try:
-                send()
-            except Exception as exc:
-                error = exc
-    except Exception as exc:
-        error = error or exc
-    return error
 
 
 class Tail:

@@ -30,10 +30,10 @@ from a2e.protocol.json_text import make_encoder
 from a2e.store.dialect import (
     autocommits_single_statements,
     by_dialect,
+    commit_batches,
     locks_for_writing_at_begin,
     name_of,
     own_connection_setup,
-    pipelines_commit,
     snapshot_isolation,
 )
 from a2e.store.driver import DriverResult, DriverTransaction, Prepared
@@ -202,6 +202,8 @@ class Database:
         self._prepared: dict[tuple[ClauseElement, tuple[str, ...]], Prepared] = {}
         #: SQLite's busy timeout (None on PostgreSQL), and the lock its writers take turns on.
         self._busy_timeout_ms = _BUSY_TIMEOUTS.get(engine)
+        #: PostgreSQL (None on SQLite): the batches that send statements with the COMMIT.
+        self._batches = commit_batches(engine)
         self._writer = threading.Lock()
         #: SQLite (None on PostgreSQL): the one driver connection this process's writers
         #: take turns on (under ``_writer``). SQLite drops a connection's whole page cache
@@ -285,7 +287,7 @@ class Database:
                 else functools.partial(cursor.execute, "BEGIN")
             )
             tx = self._driver_tx(cursor, conn, drop, begin=begin,
-                                 pipeline=conn if pipelined and pipelines_commit(self.engine)
+                                 batch=self._batches(conn) if pipelined and self._batches
                                  else None)
             try:
                 yield tx
@@ -304,9 +306,10 @@ class Database:
         own driver connection (autocommit: one round trip on PostgreSQL). For the
         per-request reads on the run path (the key lookup)."""
         conn, cursor, drop = self._driver_connection()
-        tx = self._driver_tx(cursor, conn, drop, begin=_nothing)
+        tx = self._driver_tx(cursor, conn, drop, begin=_nothing,
+                             batch=self._batches(conn) if self._batches else None)
         if self._busy_timeout_ms is None:
-            return tx.execute(statement, values)
+            return tx.alone(statement, values)
         return retry_locked(self._busy_timeout_ms, lambda: tx.execute(statement, values))
 
     def _driver_connection(self, writer: bool = False) -> tuple[Any, Any, Callable[[], None]]:
@@ -321,12 +324,12 @@ class Database:
         return owned.dbapi_conn, owned.cursor, connections.discard
 
     def _driver_tx(self, cursor: Any, conn: Any, drop: Callable[[], None], *,
-                   begin: Callable[[], Any], pipeline: Any = None) -> DriverTransaction:
+                   begin: Callable[[], Any], batch: Any = None) -> DriverTransaction:
         return DriverTransaction(
             cursor, self._prepare,
             lambda sql, params, exc: self._driver_error(sql, params, exc, conn, drop),
             self.engine.dialect.loaded_dbapi.Error, dialect=self.engine.dialect, begin=begin,
-            pipeline=pipeline, drop=drop,
+            batch=batch,
         )
 
     def _prepare(self, statement: ClauseElement, keys: tuple[str, ...]) -> Prepared:
@@ -354,6 +357,9 @@ class Database:
             conn, cursor, drop = self._driver_connection(writer=left_ms is not None)
 
             def attempt() -> list[Any]:
+                if self._batches is not None:  # a statement prepared once (see dialect)
+                    return self._batches(conn).run([(sql, params, False)], begin=False,
+                                                   commit=False)[0][0]
                 return cursor.execute(sql, params).fetchall()
 
             try:

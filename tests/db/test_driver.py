@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import Integer, bindparam, delete, literal_column, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from a2e.store.queries.agents import IssuedKey
@@ -133,3 +133,57 @@ def test_a_refusal_at_any_use_leaves_every_statement_usable(database_url: str) -
             assert outcomes == [1] * (refused_at - 1) + ["refused"] + [1] * (12 - refused_at)
         finally:
             db.dispose()
+
+
+def test_statements_with_the_commit_take_repeated_names_and_literal_percents(db: Database) -> None:
+    x = bindparam("x", type_=Integer)
+    with db.driver_transaction() as tx:
+        result = tx.at_commit(select(x + x, literal_column("'100%'")), {"x": 21})
+    assert tuple(result.first()) == (42, "100%")
+
+
+def test_a_statement_the_server_could_not_prepare_is_prepared_again(database_url: str) -> None:
+    """PostgreSQL: the batch prepares each statement once per connection; one whose
+    prepare failed is not taken for prepared, and works once it can."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs statements with the COMMIT at once")
+    db = Database.from_url(database_url)
+    later = "SELECT test_later(%(x)s::int)"
+    try:
+        with pytest.raises(StatementError, match="test_later"):
+            with db.driver_transaction() as tx:
+                tx.at_commit(later, {"x": 1})
+        with db.engine.begin() as conn:
+            conn.execute(text("CREATE FUNCTION test_later(x int) RETURNS int "
+                              "LANGUAGE sql AS 'SELECT x + 1'"))
+        for x in (1, 2):
+            with db.driver_transaction() as tx:
+                result = tx.at_commit(later, {"x": x})
+            assert result.scalar() == x + 1
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP FUNCTION IF EXISTS test_later(int)"))
+        db.dispose()
+
+
+def test_a_rollback_leaves_the_batches_statements_prepared(database_url: str) -> None:
+    """PostgreSQL: statements run on the cursor (a transaction that is not pipelined) and
+    a ROLLBACK through it must not drop what the batches prepared on the connection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no pipelined COMMIT")
+    db = Database.from_url(database_url)
+    one = select(text("1")).where(bindparam("x") > 0)
+    try:
+        with db.driver_transaction() as tx:
+            tx.at_commit(one, {"x": 1})
+        for x in range(1, 9):  # often enough for psycopg to prepare it, were it let to
+            with db.driver_transaction(pipelined=False) as tx:
+                tx.execute(one, {"x": x})
+        with pytest.raises(Refused):
+            with db.driver_transaction() as tx:
+                tx.at_commit("SELECT a2e_refuse('test')", None)
+        with db.driver_transaction() as tx:
+            result = tx.at_commit(one, {"x": 2})
+        assert result.scalar() == 1
+    finally:
+        db.dispose()

@@ -11,9 +11,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Declared but never imported by name: zoneinfo reads tzdata's files, SQLAlchemy loads
-#: psycopg from a ``postgresql+psycopg://`` URL.
-LOADED_INDIRECTLY = {"tzdata", "psycopg"}
+#: Declared but never imported by name: zoneinfo reads tzdata's files.
+LOADED_INDIRECTLY = {"tzdata"}
 
 
 def _normalized(name: str) -> str:
