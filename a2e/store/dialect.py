@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Date, Engine, Integer, Select, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +19,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+if TYPE_CHECKING:
+    from a2e.store.pg_batch import Batches
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -79,7 +82,7 @@ def _no_busy_handler(dbapi_conn: Any) -> None:
     dbapi_conn.execute("PRAGMA busy_timeout=0")
 
 
-def commit_batches(bind: Bind) -> Any:
+def commit_batches(bind: Bind) -> Batches | None:
     """What sends a driver transaction's last statements with its ``COMMIT`` in one round
     trip (:mod:`a2e.store.pg_batch`, called with a psycopg connection); such statements
     refuse by raising ``a2e_refuse()`` (migration 0006). PostgreSQL; None on SQLite,
