@@ -240,12 +240,8 @@ class DriverTransaction:
         autocommits), through the batch where there is one (a statement prepared once)."""
         if self._batch is None:
             return self.execute(statement, values)
-        prepared = self._prepare(statement, tuple(values or {}))
-        try:
-            bound = prepared.bind(values or {})
-        except Exception as exc:  # as in _statement
-            raise StatementError(str(exc), prepared.sql, None, exc) from exc
-        entry = _Queued(prepared.sql, bound, DriverResult(None, -1), prepared, False)
+        prepared, bound = self._bound(statement, [values or {}])
+        entry = _Queued(prepared.sql, bound[0], DriverResult(None, -1), prepared, False)
         error = self._send_batch([entry], begin=False, commit=False)
         if error is not None:
             raise self._error(entry.sql, entry.params, error) from error
@@ -255,14 +251,17 @@ class DriverTransaction:
         many = isinstance(values, Sequence)
         if many and not values:
             return DriverResult([], 0)
-        rows = values if many else [values or {}]
-        prepared = self._prepare(statement, tuple(rows[0]))
-        try:
-            bound = [prepared.bind(row) for row in rows]
-        except Exception as exc:  # a value its column type cannot take, as SQLAlchemy says it
-            raise StatementError(str(exc), prepared.sql, None, exc) from exc
+        prepared, bound = self._bound(statement, values if many else [values or {}])
         return self._send(prepared.sql, bound if many else bound[0], prepared, many=many,
                           queue=queue)
+
+    def _bound(self, statement: ClauseElement, rows: Sequence[Values]) -> tuple[Prepared, list[Any]]:
+        """``statement`` compiled for the rows' keys, and each row bound for the driver."""
+        prepared = self._prepare(statement, tuple(rows[0]))
+        try:
+            return prepared, [prepared.bind(row) for row in rows]
+        except Exception as exc:  # a value its column type cannot take, as SQLAlchemy says it
+            raise StatementError(str(exc), prepared.sql, None, exc) from exc
 
     def _send(self, sql: str, params: Any, prepared: Prepared | None, *, many: bool,
               queue: bool) -> DriverResult:

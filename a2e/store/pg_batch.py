@@ -159,7 +159,7 @@ class Batch:
         return results[0]
 
     def _sync(self) -> None:
-        result = self._conn.wait(generators.fetch_many(self._conn.pgconn))[0]
+        result = self._result()
         if result.status != pq.ExecStatus.PIPELINE_SYNC:
             raise errors.InternalError(f"expected the pipeline's sync, got {result.status!r}")
 
